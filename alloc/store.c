@@ -1,0 +1,2052 @@
+// SPDX-License-Identifier: MIT
+/*
+ * store.c - nodes, names, the buffer life cycle and accounting.
+ *
+ * One mutex guards everything; every exported function takes it. Buffers are
+ * charged their size rounded up to a page against the mount's size=, the
+ * owner's user_size=, and every ancestor's user.umm.max_bytes, before any
+ * memory is allocated, so no path grows a buffer past a budget.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_i.h"
+
+#define XATTR_UMM "user.umm."
+#define XATTR_USER "user."
+#define UMM_XATTR_BYTES_MAX (1u << 20)	/* stored user.* values per node */
+#define COPY_CHUNK (1u << 20)
+
+static void lock(struct umm_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
+static void unlock(struct umm_store *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+/* ---- tables ---- */
+
+static uint64_t hash_ino(uint64_t ino)
+{
+	ino ^= ino >> 33;
+	ino *= 0xff51afd7ed558ccdULL;
+	ino ^= ino >> 33;
+	return ino;
+}
+
+static uint64_t hash_name(uint64_t parent, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL ^ hash_ino(parent);
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
+	return h;
+}
+
+static void tab_insert_ino(struct umm_store *s, struct umm_node *n)
+{
+	size_t i = hash_ino(n->ino) & (s->tab_size - 1);
+
+	n->ino_next = s->ino_tab[i];
+	s->ino_tab[i] = n;
+}
+
+static void tab_insert_name(struct umm_store *s, struct umm_node *n)
+{
+	size_t i = hash_name(n->parent->ino, n->name) & (s->tab_size - 1);
+
+	n->name_next = s->name_tab[i];
+	s->name_tab[i] = n;
+}
+
+static void tab_remove_ino(struct umm_store *s, struct umm_node *n)
+{
+	struct umm_node **p = &s->ino_tab[hash_ino(n->ino) & (s->tab_size - 1)];
+
+	for (; *p; p = &(*p)->ino_next) {
+		if (*p == n) {
+			*p = n->ino_next;
+			return;
+		}
+	}
+}
+
+static void tab_remove_name(struct umm_store *s, struct umm_node *n)
+{
+	struct umm_node **p = &s->name_tab[hash_name(n->parent->ino, n->name) & (s->tab_size - 1)];
+
+	for (; *p; p = &(*p)->name_next) {
+		if (*p == n) {
+			*p = n->name_next;
+			return;
+		}
+	}
+}
+
+/* Grow both tables when they get full; on allocation failure keep the old ones. */
+static void tab_maybe_grow(struct umm_store *s)
+{
+	size_t old = s->tab_size, nsize = old * 2;
+	struct umm_node **it, **nt;
+
+	if (s->nnodes < old)
+		return;
+	it = calloc(nsize, sizeof(*it));
+	nt = calloc(nsize, sizeof(*nt));
+	if (!it || !nt) {
+		free(it);
+		free(nt);
+		return;
+	}
+	struct umm_node **oi = s->ino_tab, **on = s->name_tab;
+
+	s->ino_tab = it;
+	s->name_tab = nt;
+	s->tab_size = nsize;
+	for (size_t i = 0; i < old; i++) {
+		for (struct umm_node *n = oi[i], *next; n; n = next) {
+			next = n->ino_next;
+			tab_insert_ino(s, n);
+		}
+		for (struct umm_node *n = on[i], *next; n; n = next) {
+			next = n->name_next;
+			tab_insert_name(s, n);
+		}
+	}
+	free(oi);
+	free(on);
+}
+
+static struct umm_node *node_get(struct umm_store *s, uint64_t ino)
+{
+	struct umm_node *n = s->ino_tab[hash_ino(ino) & (s->tab_size - 1)];
+
+	for (; n; n = n->ino_next)
+		if (n->ino == ino)
+			return n;
+	return NULL;
+}
+
+static struct umm_node *child_get(struct umm_store *s, struct umm_node *dir, const char *name)
+{
+	struct umm_node *n = s->name_tab[hash_name(dir->ino, name) & (s->tab_size - 1)];
+
+	for (; n; n = n->name_next)
+		if (n->parent == dir && !strcmp(n->name, name))
+			return n;
+	return NULL;
+}
+
+/* ---- nodes ---- */
+
+static int check_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	if (len > UMM_NAME_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static struct umm_node *node_new(struct umm_store *s, bool is_dir, mode_t mode, uid_t uid,
+				 gid_t gid)
+{
+	struct umm_node *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->ino = s->next_ino++;
+	n->is_dir = is_dir;
+	n->mode = mode & 07777;
+	n->uid = uid;
+	n->gid = gid;
+	now(&n->atime);
+	n->mtime = n->ctime = n->atime;
+	if (is_dir) {
+		umm_constraints_init(&n->dir.own);
+		n->dir.next_cookie = 3;
+		n->nlink = 2;
+	} else {
+		n->buf.mem.fd = -1;
+		n->buf.mem.dmabuf_fd = -1;
+		n->nlink = 1;
+	}
+	return n;
+}
+
+static void xattrs_free(struct umm_node *n)
+{
+	for (struct umm_xattr *x = n->xattrs, *next; x; x = next) {
+		next = x->next;
+		free(x->name);
+		free(x);
+	}
+	n->xattrs = NULL;
+}
+
+/* Link @n under @dir as @name (the name is taken over). */
+static void node_attach(struct umm_store *s, struct umm_node *dir, struct umm_node *n, char *name)
+{
+	n->parent = dir;
+	n->name = name;
+	n->cookie = dir->dir.next_cookie++;
+	n->prev = dir->dir.last;
+	n->next = NULL;
+	if (dir->dir.last)
+		dir->dir.last->next = n;
+	else
+		dir->dir.first = n;
+	dir->dir.last = n;
+	dir->dir.nchildren++;
+	if (n->is_dir)
+		dir->nlink++;
+	tab_insert_name(s, n);
+}
+
+static void node_detach(struct umm_store *s, struct umm_node *n)
+{
+	struct umm_node *dir = n->parent;
+
+	tab_remove_name(s, n);
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		dir->dir.first = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else
+		dir->dir.last = n->prev;
+	dir->dir.nchildren--;
+	if (n->is_dir)
+		dir->nlink--;
+	n->parent = NULL;
+	n->prev = n->next = NULL;
+}
+
+/* ---- accounting ---- */
+
+static struct umm_user *user_get(struct umm_store *s, uid_t uid, bool create)
+{
+	struct umm_user *u;
+
+	for (size_t i = 0; i < s->nusers; i++)
+		if (s->users[i].uid == uid)
+			return &s->users[i];
+	if (!create)
+		return NULL;
+	u = realloc(s->users, (s->nusers + 1) * sizeof(*u));
+	if (!u)
+		return NULL;
+	s->users = u;
+	u = &s->users[s->nusers++];
+	u->uid = uid;
+	u->used = 0;
+	return u;
+}
+
+static void chain_add(struct umm_node *dir, int64_t delta)
+{
+	for (; dir; dir = dir->parent)
+		dir->dir.used += (uint64_t)delta;
+}
+
+/* Would @delta more bytes under @dir break a user.umm.max_bytes? */
+static bool chain_fits(struct umm_node *dir, uint64_t delta)
+{
+	for (; dir; dir = dir->parent)
+		if ((dir->dir.own.set & UMM_C_MAX_BYTES) &&
+		    (dir->dir.used + delta < dir->dir.used ||
+		     dir->dir.used + delta > dir->dir.own.max_bytes))
+			return false;
+	return true;
+}
+
+/*
+ * Charge buffer @n @bytes in all (instead of what it has now). Growth is
+ * checked against every budget first: -ENOSPC and nothing changed.
+ */
+static int charge(struct umm_store *s, struct umm_node *n, uint64_t bytes)
+{
+	uint64_t old = n->buf.charged;
+	struct umm_user *u;
+
+	if (bytes > old) {
+		uint64_t d = bytes - old;
+
+		if (s->used + d < s->used || s->used + d > s->cfg.size)
+			return -ENOSPC;
+		u = user_get(s, n->uid, true);
+		if (!u)
+			return -ENOMEM;
+		if (s->cfg.user_size && (u->used + d < u->used || u->used + d > s->cfg.user_size))
+			return -ENOSPC;
+		if (!chain_fits(n->parent, d))
+			return -ENOSPC;
+	} else {
+		u = user_get(s, n->uid, false);
+	}
+	s->used += bytes - old;
+	if (u)
+		u->used += bytes - old;
+	chain_add(n->parent, (int64_t)(bytes - old));
+	n->buf.charged = bytes;
+	return 0;
+}
+
+/* The bytes a buffer of @size is charged. */
+static uint64_t charge_of(uint64_t size)
+{
+	uint64_t r = heap_page_round(size);
+
+	return size && !r ? UINT64_MAX : r;
+}
+
+/* ---- effective constraints ---- */
+
+/* The effective set of directory @dir into @eff (initialized here). */
+static int effective(struct umm_node *dir, struct umm_constraints *eff)
+{
+	struct umm_node *chain[128];
+	struct umm_node **path = chain;
+	size_t depth = 0, cap = 128;
+	const char *conflict;
+	int ret = 0;
+
+	umm_constraints_init(eff);
+	for (struct umm_node *d = dir; d; d = d->parent) {
+		if (depth == cap) {
+			struct umm_node **np;
+
+			cap *= 2;
+			np = path == chain ? malloc(cap * sizeof(*np))
+					   : realloc(path, cap * sizeof(*np));
+			if (!np) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			if (path == chain)
+				memcpy(np, chain, sizeof(chain));
+			path = np;
+		}
+		path[depth++] = d;
+	}
+	while (depth--) {
+		ret = umm_constraints_merge(eff, &path[depth]->dir.own, &conflict);
+		if (ret)
+			break;
+	}
+out:
+	if (path != chain)
+		free(path);
+	if (ret)
+		umm_constraints_fini(eff);
+	return ret;
+}
+
+static void buf_props(const struct umm_node *n, struct umm_bufprops *p)
+{
+	const struct umm_buffer *b = &n->buf;
+
+	p->heap = b->heap->name;
+	p->align = b->staged ? b->want.align : b->mem.align;
+	p->contiguous = b->staged ? b->want.contiguous : b->mem.contiguous;
+	p->cache = b->cache;
+	p->devices = NULL;
+}
+
+/*
+ * Does every buffer under @dir meet the effective set it would have, given
+ * @eff for @dir itself? On false, *@why names the failing constraint.
+ */
+static int subtree_meets(struct umm_node *dir, const struct umm_constraints *eff,
+			 const char **why)
+{
+	for (struct umm_node *c = dir->dir.first; c; c = c->next) {
+		if (!c->is_dir) {
+			struct umm_bufprops p;
+
+			buf_props(c, &p);
+			if (!umm_constraints_met(eff, &p, why))
+				return -EBUSY;
+			continue;
+		}
+		struct umm_constraints sub;
+		int ret = umm_constraints_copy(&sub, eff);
+
+		if (ret)
+			return ret;
+		ret = umm_constraints_merge(&sub, &c->dir.own, why);
+		if (!ret)
+			ret = subtree_meets(c, &sub, why);
+		else
+			ret = -EBUSY;
+		umm_constraints_fini(&sub);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- stat ---- */
+
+static void fill_stat(const struct umm_node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_mode = (n->is_dir ? S_IFDIR : S_IFREG) | n->mode;
+	st->st_nlink = n->nlink;
+	st->st_uid = n->uid;
+	st->st_gid = n->gid;
+	st->st_blksize = HEAP_PAGE_SIZE;
+	st->st_atim = n->atime;
+	st->st_mtim = n->mtime;
+	st->st_ctim = n->ctime;
+	if (n->is_dir) {
+		st->st_size = (off_t)(n->dir.nchildren + 2) * 32;
+		return;
+	}
+	st->st_size = (off_t)n->buf.mem.size;
+	if (n->buf.mem.fd >= 0) {
+		struct stat ms;
+
+		/* memory actually held: untouched memfd pages hold none */
+		if (!fstat(n->buf.mem.fd, &ms))
+			st->st_blocks = ms.st_blocks;
+	}
+}
+
+/* ---- buffer life cycle ---- */
+
+static void backing_drop(struct umm_node *n, const struct umm_ctx *ctx)
+{
+	if (n->buf.backing_id > 0 && ctx && ctx->backing_close)
+		ctx->backing_close(ctx->req, n->buf.backing_id);
+	n->buf.backing_id = 0;
+}
+
+static void node_free(struct umm_store *s, struct umm_node *n, const struct umm_ctx *ctx)
+{
+	tab_remove_ino(s, n);
+	s->nnodes--;
+	if (n->is_dir) {
+		umm_constraints_fini(&n->dir.own);
+		s->ndirs--;
+	} else {
+		backing_drop(n, ctx);
+		heap_free(n->buf.staged ? heap_staging() : n->buf.heap, &n->buf.mem);
+		charge(s, n, 0);
+		s->nbuffers--;
+	}
+	xattrs_free(n);
+	free(n->name);
+	free(n);
+}
+
+/* Free @n if nothing refers to it any more: no name, no lookup, no open. */
+static void maybe_free(struct umm_store *s, struct umm_node *n, const struct umm_ctx *ctx)
+{
+	if (n == s->root || n->parent || n->nlookup || n->nopen)
+		return;
+	node_free(s, n, ctx);
+}
+
+static struct heap *buf_heap_now(struct umm_node *n)
+{
+	return n->buf.staged ? heap_staging() : n->buf.heap;
+}
+
+/* Copy @len bytes from the start of @src to @dst (both memfd-like or mapped). */
+static int copy_mem(const struct heap_buf *src, struct heap_buf *dst, uint64_t len)
+{
+	char *tmp = NULL;
+	int ret = 0;
+
+	if (!len)
+		return 0;
+	if (src->map && dst->map) {
+		memcpy(dst->map, src->map, len);
+		return 0;
+	}
+	tmp = malloc(len < COPY_CHUNK ? len : COPY_CHUNK);
+	if (!tmp)
+		return -ENOMEM;
+	for (uint64_t off = 0; off < len;) {
+		size_t n = len - off < COPY_CHUNK ? (size_t)(len - off) : COPY_CHUNK;
+		ssize_t r;
+
+		if (src->map) {
+			memcpy(tmp, (char *)src->map + off, n);
+			r = (ssize_t)n;
+		} else {
+			r = pread(src->fd, tmp, n, (off_t)off);
+		}
+		if (r <= 0) {
+			ret = r < 0 ? -errno : -EIO;
+			break;
+		}
+		if (dst->map) {
+			memcpy((char *)dst->map + off, tmp, (size_t)r);
+		} else if (pwrite(dst->fd, tmp, (size_t)r, (off_t)off) != r) {
+			ret = -errno ? -errno : -EIO;
+			break;
+		}
+		off += (uint64_t)r;
+	}
+	free(tmp);
+	return ret;
+}
+
+/*
+ * Fix the size of a staged buffer: its heap adopts the staging memfd, or
+ * allocates its own memory (charged first) and gets a copy.
+ */
+static int realize(struct umm_store *s, struct umm_node *n)
+{
+	struct umm_buffer *b = &n->buf;
+	struct heap_req req = b->want;
+	struct heap_buf mem;
+	uint64_t old_charge = b->charged;
+	int ret;
+
+	if (!b->staged)
+		return 0;
+	req.size = heap_page_round(b->mem.size);
+	ret = heap_adopt(b->heap, &req, &b->mem);
+	if (!ret) {
+		b->staged = false;
+		return 0;
+	}
+	if (ret != -EOPNOTSUPP)
+		return ret;
+	if (!b->mem.size)
+		return -EINVAL;
+	/* the heap's own memory is charged while the staging copy still exists */
+	ret = charge(s, n, old_charge + charge_of(req.size));
+	if (ret)
+		return ret;
+	ret = heap_alloc(b->heap, &req, &mem);
+	if (!ret)
+		ret = copy_mem(&b->mem, &mem, b->mem.size);
+	if (!ret)
+		ret = heap_seal(b->heap, &mem);
+	if (ret) {
+		if (mem.fd >= 0 || mem.dmabuf_fd >= 0)
+			heap_free(b->heap, &mem);
+		charge(s, n, old_charge);
+		return ret;
+	}
+	heap_free(heap_staging(), &b->mem);
+	b->mem = mem;
+	b->staged = false;
+	charge(s, n, charge_of(mem.size));
+	return 0;
+}
+
+/*
+ * Resize buffer @n to @size. @issuer is the handle the request came through,
+ * or NULL. A staged buffer grows or shrinks in place; a sealed one is
+ * reallocated and copied, only when it was never exported and nobody but a
+ * daemon-served @issuer holds it open.
+ */
+static int resize(struct umm_store *s, struct umm_node *n, uint64_t size,
+		  struct umm_handle *issuer, const struct umm_ctx *ctx)
+{
+	struct umm_buffer *b = &n->buf;
+	uint64_t old_charge = b->charged;
+	struct heap_buf mem;
+	int ret;
+
+	if (n->is_dir)
+		return -EISDIR;
+	if (size > (uint64_t)INT64_MAX)
+		return -EFBIG;
+	if (size == b->mem.size)
+		return 0;
+	if (b->staged) {
+		uint64_t c = charge_of(size);
+
+		if (c > old_charge) {
+			ret = charge(s, n, c);
+			if (ret)
+				return ret;
+		}
+		ret = heap_resize(heap_staging(), &b->mem, size);
+		if (ret) {
+			charge(s, n, old_charge);
+			return ret;
+		}
+		if (c < old_charge)
+			charge(s, n, c);
+		return 0;
+	}
+	if (b->exports || n->nopen > (issuer ? 1u : 0u) || (issuer && issuer->passthrough)) {
+		if (s->cfg.log)
+			s->cfg.log("resize of %s to %llu refused: buffer is %s", n->name ? n->name : "(unlinked)",
+				   (unsigned long long)size, b->exports ? "exported" : "open");
+		return -EBUSY;
+	}
+	/* reallocate: a new staging memfd, a copy, then the heap as at creation */
+	ret = charge(s, n, old_charge + charge_of(size));
+	if (ret)
+		return ret;
+	ret = heap_alloc(heap_staging(), &(struct heap_req){ .align = HEAP_PAGE_SIZE,
+							     .name = b->want.name },
+			 &mem);
+	if (!ret)
+		ret = heap_resize(heap_staging(), &mem, size);
+	if (!ret)
+		ret = copy_mem(&b->mem, &mem, size < b->mem.size ? size : b->mem.size);
+	if (ret) {
+		heap_free(heap_staging(), &mem);
+		charge(s, n, old_charge);
+		return ret;
+	}
+	backing_drop(n, ctx);
+	heap_free(b->heap, &b->mem);
+	b->mem = mem;
+	b->staged = true;
+	b->charged = old_charge + charge_of(size);
+	charge(s, n, charge_of(size));
+	/* an emptied buffer is filled again; a resized one keeps its fixed size */
+	if (size)
+		ret = realize(s, n);
+	return ret;
+}
+
+/* ---- the store ---- */
+
+/**
+ * umm_store_new() - a store with an empty root directory (mode 1777, root's)
+ * Returns 0 or -ENOMEM. The heaps in @cfg must outlive the store.
+ */
+int umm_store_new(struct umm_store **out, const struct umm_config *cfg)
+{
+	struct umm_store *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	s->cfg = *cfg;
+	s->next_ino = UMM_ROOT_INO;
+	s->tab_size = 1024;
+	s->ino_tab = calloc(s->tab_size, sizeof(*s->ino_tab));
+	s->name_tab = calloc(s->tab_size, sizeof(*s->name_tab));
+	if (s->ino_tab)
+		s->root = node_new(s, true, 01777, 0, 0);
+	if (!s->root || !s->name_tab) {
+		free(s->root);
+		free(s->ino_tab);
+		free(s->name_tab);
+		free(s);
+		return -ENOMEM;
+	}
+	tab_insert_ino(s, s->root);
+	s->nnodes = 1;
+	s->ndirs = 1;
+	*out = s;
+	return 0;
+}
+
+static void free_subtree(struct umm_store *s, struct umm_node *dir)
+{
+	while (dir->dir.first) {
+		struct umm_node *c = dir->dir.first;
+
+		if (c->is_dir)
+			free_subtree(s, c);
+		node_detach(s, c);
+		c->nlookup = 0;
+		c->nopen = 0;
+		node_free(s, c, NULL);
+	}
+}
+
+/**
+ * umm_store_free() - free every node, buffer and the store itself
+ *
+ * Unlinked buffers still held open are freed too: call this only once the
+ * filesystem is unmounted.
+ */
+void umm_store_free(struct umm_store *s)
+{
+	if (!s)
+		return;
+	free_subtree(s, s->root);
+	for (size_t i = 0; i < s->tab_size; i++) {
+		while (s->ino_tab[i]) {
+			struct umm_node *n = s->ino_tab[i];
+
+			if (n == s->root) {
+				s->ino_tab[i] = n->ino_next;
+				continue;
+			}
+			n->nlookup = 0;
+			n->nopen = 0;
+			node_free(s, n, NULL);
+		}
+	}
+	umm_constraints_fini(&s->root->dir.own);
+	xattrs_free(s->root);
+	free(s->root);
+	free(s->ino_tab);
+	free(s->name_tab);
+	free(s->users);
+	free(s->socket);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/**
+ * umm_store_set_socket() - the path the root's user.umm.socket gives
+ */
+void umm_store_set_socket(struct umm_store *s, const char *path)
+{
+	char *p = strdup(path);
+
+	lock(s);
+	free(s->socket);
+	s->socket = p;
+	unlock(s);
+}
+
+/**
+ * umm_store_stats() - counters: buffers, directories, bytes charged, requests
+ */
+void umm_store_stats(struct umm_store *s, struct umm_stats *st)
+{
+	lock(s);
+	st->buffers = s->nbuffers;
+	st->dirs = s->ndirs;
+	st->used = s->used;
+	st->reads = s->reads;
+	st->writes = s->writes;
+	unlock(s);
+}
+
+/* ---- operations ---- */
+
+static int dir_get(struct umm_store *s, uint64_t ino, struct umm_node **out)
+{
+	struct umm_node *n = node_get(s, ino);
+
+	if (!n)
+		return -ENOENT;
+	if (!n->is_dir)
+		return -ENOTDIR;
+	*out = n;
+	return 0;
+}
+
+/**
+ * umm_lookup() - find @name in directory @parent; counts one kernel lookup
+ */
+int umm_lookup(struct umm_store *s, uint64_t parent, const char *name, struct stat *st)
+{
+	struct umm_node *dir, *n;
+	int ret;
+
+	lock(s);
+	ret = dir_get(s, parent, &dir);
+	if (ret)
+		goto out;
+	if (strlen(name) > UMM_NAME_MAX) {
+		ret = -ENAMETOOLONG;
+		goto out;
+	}
+	n = child_get(s, dir, name);
+	if (!n) {
+		ret = -ENOENT;
+		goto out;
+	}
+	n->nlookup++;
+	fill_stat(n, st);
+out:
+	unlock(s);
+	return ret;
+}
+
+/**
+ * umm_forget() - the kernel dropped @count lookups of @ino
+ */
+void umm_forget(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t count)
+{
+	struct umm_node *n;
+
+	lock(s);
+	n = node_get(s, ino);
+	if (n && n != s->root) {
+		n->nlookup = count > n->nlookup ? 0 : n->nlookup - count;
+		maybe_free(s, n, ctx);
+	}
+	unlock(s);
+}
+
+/**
+ * umm_getattr() - attributes of @ino
+ */
+int umm_getattr(struct umm_store *s, uint64_t ino, struct stat *st)
+{
+	struct umm_node *n;
+	int ret = 0;
+
+	lock(s);
+	n = node_get(s, ino);
+	if (n)
+		fill_stat(n, st);
+	else
+		ret = -ENOENT;
+	unlock(s);
+	return ret;
+}
+
+static struct umm_handle *handle_of(struct umm_node *n, uint64_t fh)
+{
+	struct umm_handle *h = (struct umm_handle *)(uintptr_t)fh;
+
+	return h && h->node == n ? h : NULL;
+}
+
+/**
+ * umm_setattr() - change mode, owner, size or times (the kernel checked the
+ * caller's right to); on success @st holds the new attributes
+ */
+int umm_setattr(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino,
+		const struct umm_setattr *sa, struct stat *st)
+{
+	struct umm_node *n;
+	int ret = 0;
+
+	lock(s);
+	n = node_get(s, ino);
+	if (!n) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (sa->valid & UMM_SET_SIZE) {
+		ret = resize(s, n, sa->size, sa->fh ? handle_of(n, sa->fh) : NULL, ctx);
+		if (ret)
+			goto out;
+		now(&n->mtime);
+	}
+	if (sa->valid & UMM_SET_MODE)
+		n->mode = sa->mode & 07777;
+	if ((sa->valid & (UMM_SET_UID | UMM_SET_GID)) && !n->is_dir) {
+		uid_t nuid = (sa->valid & UMM_SET_UID) ? sa->uid : n->uid;
+
+		if (nuid != n->uid) {
+			/* the charge follows the owner */
+			uint64_t c = n->buf.charged;
+			struct umm_user *u = user_get(s, nuid, true);
+			struct umm_user *o = user_get(s, n->uid, false);
+
+			if (!u) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			if (o)
+				o->used -= c;
+			u->used += c;
+		}
+	}
+	if (sa->valid & UMM_SET_UID)
+		n->uid = sa->uid;
+	if (sa->valid & UMM_SET_GID)
+		n->gid = sa->gid;
+	if (sa->valid & UMM_SET_ATIME_NOW)
+		now(&n->atime);
+	else if (sa->valid & UMM_SET_ATIME)
+		n->atime = sa->atime;
+	if (sa->valid & UMM_SET_MTIME_NOW)
+		now(&n->mtime);
+	else if (sa->valid & UMM_SET_MTIME)
+		n->mtime = sa->mtime;
+	if (sa->valid & UMM_SET_CTIME)
+		n->ctime = sa->ctime;
+	else
+		now(&n->ctime);
+	fill_stat(n, st);
+out:
+	unlock(s);
+	return ret;
+}
+
+static gid_t new_gid(const struct umm_node *dir, const struct umm_ctx *ctx)
+{
+	return (dir->mode & S_ISGID) ? dir->gid : ctx->gid;
+}
+
+static int prepare_new(struct umm_store *s, uint64_t parent, const char *name,
+		       struct umm_node **dirp, char **namep)
+{
+	int ret = dir_get(s, parent, dirp);
+
+	if (ret)
+		return ret;
+	ret = check_name(name);
+	if (ret)
+		return ret;
+	if (!(*dirp)->nlink)
+		return -ENOENT;
+	if (child_get(s, *dirp, name))
+		return -EEXIST;
+	*namep = strdup(name);
+	return *namep ? 0 : -ENOMEM;
+}
+
+/**
+ * umm_mkdir() - a new directory inheriting @parent's constraints; counts one lookup
+ */
+int umm_mkdir(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name,
+	      mode_t mode, struct stat *st)
+{
+	struct umm_node *dir, *n;
+	char *nm;
+	int ret;
+
+	lock(s);
+	ret = prepare_new(s, parent, name, &dir, &nm);
+	if (ret)
+		goto out;
+	n = node_new(s, true, mode | (dir->mode & S_ISGID), ctx->uid, new_gid(dir, ctx));
+	if (!n) {
+		free(nm);
+		ret = -ENOMEM;
+		goto out;
+	}
+	tab_insert_ino(s, n);
+	s->nnodes++;
+	s->ndirs++;
+	node_attach(s, dir, n, nm);
+	now(&dir->mtime);
+	dir->ctime = dir->mtime;
+	n->nlookup++;
+	fill_stat(n, st);
+	tab_maybe_grow(s);
+out:
+	unlock(s);
+	return ret;
+}
+
+/* Choose how an open of buffer @n is served and make its handle. */
+static int open_buffer(struct umm_store *s, const struct umm_ctx *ctx, struct umm_node *n,
+		       int flags, struct umm_open_out *oo)
+{
+	struct umm_buffer *b = &n->buf;
+	int acc = flags & O_ACCMODE;
+	struct umm_handle *h;
+	bool pt = false;
+	int ret;
+
+	if ((flags & O_TRUNC) && acc != O_RDONLY && b->mem.size) {
+		ret = resize(s, n, 0, NULL, ctx);
+		if (ret)
+			return ret;
+	}
+	if (b->staged && acc != O_WRONLY && !b->nwriters && b->mem.size) {
+		ret = realize(s, n);
+		if (ret)
+			return ret;
+	}
+	if (!b->staged && s->cfg.passthrough && ctx->backing_open && !b->mem.map &&
+	    (acc != O_WRONLY || b->npt)) {
+		if (!b->backing_id) {
+			int id = ctx->backing_open(ctx->req, b->mem.fd);
+
+			b->backing_id = id > 0 ? id : 0;
+		}
+		pt = b->backing_id > 0;
+	}
+	/* while one passthrough open exists, the kernel takes no other kind */
+	if (!pt && b->npt)
+		return -EBUSY;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->node = n;
+	h->accmode = acc;
+	h->passthrough = pt;
+	n->nopen++;
+	if (pt)
+		b->npt++;
+	else if (acc != O_RDONLY)
+		b->nwriters++;
+	oo->fh = (uint64_t)(uintptr_t)h;
+	oo->backing_id = pt ? b->backing_id : 0;
+	return 0;
+}
+
+/**
+ * umm_create() - a new buffer @name in @parent, opened with @flags
+ *
+ * Where the directory sets user.umm.size, the memory is allocated now from the
+ * heap its constraints choose; otherwise the buffer starts empty and staged.
+ * Counts one lookup. Returns 0, -EEXIST, -ENOSPC (a budget or no heap large
+ * enough), -EOPNOTSUPP (no heap meets a constraint), -ENOMEM.
+ */
+int umm_create(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name,
+	       mode_t mode, int flags, struct stat *st, struct umm_open_out *oo)
+{
+	struct umm_constraints eff;
+	struct umm_node *dir, *n;
+	char why[160];
+	uint64_t size;
+	char *nm;
+	int ret, h;
+
+	lock(s);
+	ret = prepare_new(s, parent, name, &dir, &nm);
+	if (ret)
+		goto out;
+	if (s->cfg.nr_buffers && s->nbuffers >= s->cfg.nr_buffers) {
+		free(nm);
+		ret = -ENOSPC;
+		if (s->cfg.log)
+			s->cfg.log("create %s refused: nr_buffers=%llu reached", name,
+				   (unsigned long long)s->cfg.nr_buffers);
+		goto out;
+	}
+	ret = effective(dir, &eff);
+	if (ret) {
+		free(nm);
+		goto out;
+	}
+	size = (eff.set & UMM_C_SIZE) ? eff.size : 0;
+	h = umm_choose_heap(s->cfg.heaps, s->cfg.nheaps, &eff, size, why, sizeof(why));
+	if (h < 0) {
+		if (s->cfg.log)
+			s->cfg.log("create %s refused: %s", name, why);
+		ret = h;
+		goto out_eff;
+	}
+	n = node_new(s, false, mode, ctx->uid, new_gid(dir, ctx));
+	if (!n) {
+		ret = -ENOMEM;
+		goto out_eff;
+	}
+	n->buf.heap = &s->cfg.heaps[h];
+	umm_heap_req(&eff, 0, &n->buf.want);
+	n->buf.want.name = "umm";
+	n->buf.cache = eff.cache;
+	n->buf.sync = UMM_SYNC_CPU;
+	n->parent = dir;	/* for the quota check before attaching */
+	if (size) {
+		struct heap_req req;
+
+		umm_heap_req(&eff, size, &req);
+		req.name = "umm";
+		ret = charge(s, n, charge_of(size));
+		if (!ret) {
+			ret = heap_alloc(n->buf.heap, &req, &n->buf.mem);
+			if (!ret && n->buf.mem.size > size) {
+				/* the heap's granule (huge pages) is what the buffer holds */
+				ret = charge(s, n, charge_of(n->buf.mem.size));
+				if (ret)
+					heap_free(n->buf.heap, &n->buf.mem);
+			}
+			if (!ret)
+				ret = heap_seal(n->buf.heap, &n->buf.mem);
+			if (ret) {
+				heap_free(n->buf.heap, &n->buf.mem);
+				charge(s, n, 0);
+			}
+		}
+	} else {
+		ret = heap_alloc(heap_staging(), &(struct heap_req){ .align = HEAP_PAGE_SIZE },
+				 &n->buf.mem);
+		n->buf.staged = true;
+	}
+	n->parent = NULL;
+	if (ret) {
+		if (s->cfg.log)
+			s->cfg.log("create %s failed: %s", name, strerror(-ret));
+		free(n);
+		goto out_eff;
+	}
+	tab_insert_ino(s, n);
+	s->nnodes++;
+	s->nbuffers++;
+	node_attach(s, dir, n, nm);
+	nm = NULL;
+	now(&dir->mtime);
+	dir->ctime = dir->mtime;
+	ret = open_buffer(s, ctx, n, flags & ~O_TRUNC, oo);
+	if (ret) {
+		node_detach(s, n);
+		chain_add(dir, -(int64_t)n->buf.charged);
+		node_free(s, n, ctx);
+		goto out_eff;
+	}
+	n->nlookup++;
+	fill_stat(n, st);
+	tab_maybe_grow(s);
+out_eff:
+	free(nm);
+	umm_constraints_fini(&eff);
+out:
+	unlock(s);
+	return ret;
+}
+
+/**
+ * umm_open() - open buffer @ino with @flags; see struct umm_open_out
+ */
+int umm_open(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, int flags,
+	     struct umm_open_out *oo)
+{
+	struct umm_node *n;
+	int ret;
+
+	lock(s);
+	n = node_get(s, ino);
+	if (!n)
+		ret = -ENOENT;
+	else if (n->is_dir)
+		ret = -EISDIR;
+	else
+		ret = open_buffer(s, ctx, n, flags, oo);
+	unlock(s);
+	return ret;
+}
+
+/**
+ * umm_release() - the last fd of an open went away
+ */
+void umm_release(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh)
+{
+	struct umm_node *n;
+	struct umm_handle *h;
+
+	lock(s);
+	n = node_get(s, ino);
+	h = n ? handle_of(n, fh) : NULL;
+	if (h) {
+		if (h->passthrough)
+			n->buf.npt--;
+		else if (h->accmode != O_RDONLY)
+			n->buf.nwriters--;
+		n->nopen--;
+		free(h);
+		maybe_free(s, n, ctx);
+	}
+	unlock(s);
+}
+
+/**
+ * umm_read() - read of a daemon-served open: bytes read, or -errno
+ */
+ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size_t size,
+		 off_t off)
+{
+	struct umm_handle *h;
+	struct heap_buf *m;
+	struct umm_node *n;
+	ssize_t ret;
+
+	lock(s);
+	n = node_get(s, ino);
+	h = n ? handle_of(n, fh) : NULL;
+	if (!h) {
+		ret = -EBADF;
+		goto out;
+	}
+	if (h->accmode == O_WRONLY) {
+		ret = -EBADF;
+		goto out;
+	}
+	m = &n->buf.mem;
+	s->reads++;
+	if (off < 0) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if ((uint64_t)off >= m->size) {
+		ret = 0;
+		goto out;
+	}
+	if (size > m->size - (uint64_t)off)
+		size = (size_t)(m->size - (uint64_t)off);
+	if (m->map) {
+		memcpy(buf, (char *)m->map + off, size);
+		ret = (ssize_t)size;
+	} else {
+		ret = pread(m->fd, buf, size, off);
+		if (ret < 0)
+			ret = -errno;
+	}
+	now(&n->atime);
+out:
+	unlock(s);
+	return ret;
+}
+
+/**
+ * umm_write() - write of a daemon-served open
+ *
+ * A staged buffer grows within its budgets; a sealed one cannot grow: a write
+ * past its end gets -EPERM, as the memfd's seal gives a passthrough writer.
+ */
+ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh,
+		  const char *buf, size_t size, off_t off)
+{
+	struct umm_handle *h;
+	struct heap_buf *m;
+	struct umm_node *n;
+	uint64_t end;
+	ssize_t ret;
+
+	lock(s);
+	n = node_get(s, ino);
+	h = n ? handle_of(n, fh) : NULL;
+	if (!h || h->accmode == O_RDONLY) {
+		ret = -EBADF;
+		goto out;
+	}
+	s->writes++;
+	if (off < 0 || (uint64_t)off > (uint64_t)INT64_MAX - size) {
+		ret = -EFBIG;
+		goto out;
+	}
+	m = &n->buf.mem;
+	end = (uint64_t)off + size;
+	if (end > m->size) {
+		if (!n->buf.staged) {
+			ret = -EPERM;
+			goto out;
+		}
+		ret = resize(s, n, end, h, ctx);
+		if (ret)
+			goto out;
+	}
+	if (m->map) {
+		memcpy((char *)m->map + off, buf, size);
+		ret = (ssize_t)size;
+	} else {
+		ret = pwrite(m->fd, buf, size, off);
+		if (ret < 0)
+			ret = -errno;
+	}
+	now(&n->mtime);
+	n->ctime = n->mtime;
+out:
+	unlock(s);
+	return ret;
+}
+
+/**
+ * umm_fallocate() - mode 0 sizes the buffer up to @off + @len (like an
+ * extending write); FALLOC_FL_KEEP_SIZE within the size is a no-op (memory
+ * is charged in full already); other modes: -EOPNOTSUPP
+ */
+int umm_fallocate(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh,
+		  int mode, off_t off, off_t len)
+{
+	struct umm_node *n;
+	uint64_t end;
+	int ret = 0;
+
+	if (off < 0 || len <= 0 || off > INT64_MAX - len)
+		return -EINVAL;
+	end = (uint64_t)off + (uint64_t)len;
+	lock(s);
+	n = node_get(s, ino);
+	if (!n) {
+		ret = -ENOENT;
+	} else if (n->is_dir) {
+		ret = -EISDIR;
+	} else if (mode & ~FALLOC_FL_KEEP_SIZE) {
+		ret = -EOPNOTSUPP;
+	} else if (end > n->buf.mem.size && !(mode & FALLOC_FL_KEEP_SIZE)) {
+		ret = resize(s, n, end, handle_of(n, fh), ctx);
+		if (!ret) {
+			now(&n->mtime);
+			n->ctime = n->mtime;
+		}
+	}
+	unlock(s);
+	return ret;
+}
+
+/**
+ * umm_unlink() - remove buffer @name; its memory goes with the last reference
+ */
+int umm_unlink(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name)
+{
+	struct umm_node *dir, *n;
+	int ret;
+
+	lock(s);
+	ret = dir_get(s, parent, &dir);
+	if (ret)
+		goto out;
+	n = child_get(s, dir, name);
+	if (!n) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (n->is_dir) {
+		ret = -EISDIR;
+		goto out;
+	}
+	/* the subtree no longer holds it; the mount and its owner do until freed */
+	chain_add(dir, -(int64_t)n->buf.charged);
+	node_detach(s, n);
+	n->nlink = 0;
+	now(&dir->mtime);
+	dir->ctime = n->ctime = dir->mtime;
+	maybe_free(s, n, ctx);
+out:
+	unlock(s);
+	return ret;
+}
+
+/**
+ * umm_rmdir() - remove empty directory @name
+ */
+int umm_rmdir(struct umm_store *s, uint64_t parent, const char *name)
+{
+	struct umm_node *dir, *n;
+	int ret;
+
+	lock(s);
+	ret = dir_get(s, parent, &dir);
+	if (ret)
+		goto out;
+	n = child_get(s, dir, name);
+	if (!n)
+		ret = -ENOENT;
+	else if (!n->is_dir)
+		ret = -ENOTDIR;
+	else if (n->dir.nchildren)
+		ret = -ENOTEMPTY;
+	if (ret)
+		goto out;
+	node_detach(s, n);
+	n->nlink = 0;
+	now(&dir->mtime);
+	dir->ctime = dir->mtime;
+	maybe_free(s, n, NULL);
+out:
+	unlock(s);
+	return ret;
+}
+
+/* Does @n, moved under @newdir, meet the effective constraints there? */
+static int move_allowed(struct umm_store *s, struct umm_node *n, struct umm_node *newdir)
+{
+	struct umm_constraints eff;
+	const char *why = NULL;
+	uint64_t bytes = n->is_dir ? n->dir.used : n->buf.charged;
+	int ret;
+
+	ret = effective(newdir, &eff);
+	if (ret)
+		return ret;
+	if (n->is_dir) {
+		ret = umm_constraints_merge(&eff, &n->dir.own, &why);
+		if (!ret)
+			ret = subtree_meets(n, &eff, &why);
+	} else {
+		struct umm_bufprops p;
+
+		buf_props(n, &p);
+		if (!umm_constraints_met(&eff, &p, &why))
+			ret = -EXDEV;
+	}
+	umm_constraints_fini(&eff);
+	if (!ret) {
+		/* the quota of the target's subtree, not counting what is there already */
+		chain_add(n->parent, -(int64_t)bytes);
+		if (!chain_fits(newdir, bytes)) {
+			why = "max_bytes";
+			ret = -EXDEV;
+		}
+		chain_add(n->parent, (int64_t)bytes);
+	}
+	if (ret) {
+		if (s->cfg.log)
+			s->cfg.log("rename of %s refused: it does not meet the target's %s", n->name,
+				   why ? why : "constraints");
+		return ret == -ENOMEM ? ret : -EXDEV;
+	}
+	return 0;
+}
+
+static bool is_ancestor(const struct umm_node *a, const struct umm_node *n)
+{
+	for (; n; n = n->parent)
+		if (n == a)
+			return true;
+	return false;
+}
+
+/**
+ * umm_rename() - move @name of @parent to @newname of @newparent
+ *
+ * Within a directory always; into another only where the node meets the
+ * target's effective constraints, else -EXDEV. @flags: RENAME_NOREPLACE;
+ * RENAME_EXCHANGE and others get -EINVAL.
+ */
+int umm_rename(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name,
+	       uint64_t newparent, const char *newname, unsigned flags)
+{
+	struct umm_node *dir, *ndir, *n, *old;
+	char *nm;
+	int ret;
+
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL;
+	lock(s);
+	ret = dir_get(s, parent, &dir);
+	if (!ret)
+		ret = dir_get(s, newparent, &ndir);
+	if (!ret)
+		ret = check_name(newname);
+	if (ret)
+		goto out;
+	n = child_get(s, dir, name);
+	if (!n) {
+		ret = -ENOENT;
+		goto out;
+	}
+	old = child_get(s, ndir, newname);
+	if (old == n)
+		goto out;
+	if (old && (flags & RENAME_NOREPLACE)) {
+		ret = -EEXIST;
+		goto out;
+	}
+	if (old && old->is_dir != n->is_dir) {
+		ret = n->is_dir ? -ENOTDIR : -EISDIR;
+		goto out;
+	}
+	if (old && old->is_dir && old->dir.nchildren) {
+		ret = -ENOTEMPTY;
+		goto out;
+	}
+	if (n->is_dir && is_ancestor(n, ndir)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (ndir != dir) {
+		ret = move_allowed(s, n, ndir);
+		if (ret)
+			goto out;
+	}
+	nm = strdup(newname);
+	if (!nm) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (old) {
+		if (!old->is_dir)
+			chain_add(ndir, -(int64_t)old->buf.charged);
+		node_detach(s, old);
+		old->nlink = 0;
+		maybe_free(s, old, ctx);
+	}
+	uint64_t bytes = n->is_dir ? n->dir.used : n->buf.charged;
+
+	chain_add(dir, -(int64_t)bytes);
+	node_detach(s, n);
+	free(n->name);
+	node_attach(s, ndir, n, nm);
+	chain_add(ndir, (int64_t)bytes);
+	now(&n->ctime);
+	dir->mtime = dir->ctime = ndir->mtime = ndir->ctime = n->ctime;
+out:
+	unlock(s);
+	return ret;
+}
+
+/**
+ * umm_opendir() - -ENOTDIR unless @ino is a directory
+ */
+int umm_opendir(struct umm_store *s, uint64_t ino)
+{
+	struct umm_node *n;
+	int ret;
+
+	lock(s);
+	ret = dir_get(s, ino, &n);
+	unlock(s);
+	return ret;
+}
+
+/**
+ * umm_readdir() - entries of @ino after offset @off, through @fill
+ *
+ * Offsets: 1 is ".", 2 is "..", then each child's creation cookie, so entries
+ * added or removed meanwhile never make readdir skip or repeat another. With
+ * @plus, each child added counts one lookup.
+ */
+int umm_readdir(struct umm_store *s, uint64_t ino, off_t off, bool plus, umm_fill_fn fill,
+		void *arg)
+{
+	struct umm_node *dir;
+	struct stat st;
+	int ret;
+
+	lock(s);
+	ret = dir_get(s, ino, &dir);
+	if (ret)
+		goto out;
+	if (off < 1) {
+		fill_stat(dir, &st);
+		if (fill(arg, ".", &st, 1))
+			goto out;
+		off = 1;
+	}
+	if (off < 2) {
+		fill_stat(dir->parent ? dir->parent : dir, &st);
+		if (fill(arg, "..", &st, 2))
+			goto out;
+		off = 2;
+	}
+	for (struct umm_node *c = dir->dir.first; c; c = c->next) {
+		if ((off_t)c->cookie <= off)
+			continue;
+		fill_stat(c, &st);
+		if (fill(arg, c->name, &st, (off_t)c->cookie))
+			break;
+		if (plus)
+			c->nlookup++;
+	}
+out:
+	unlock(s);
+	return ret;
+}
+
+/**
+ * umm_statfs() - the mount's budget and what is used, in 4 KiB blocks
+ */
+void umm_statfs(struct umm_store *s, struct statvfs *sv)
+{
+	lock(s);
+	memset(sv, 0, sizeof(*sv));
+	sv->f_bsize = HEAP_PAGE_SIZE;
+	sv->f_frsize = HEAP_PAGE_SIZE;
+	sv->f_blocks = s->cfg.size / HEAP_PAGE_SIZE;
+	sv->f_bfree = s->used >= s->cfg.size ? 0 : (s->cfg.size - s->used) / HEAP_PAGE_SIZE;
+	sv->f_bavail = sv->f_bfree;
+	sv->f_files = s->cfg.nr_buffers ? s->cfg.nr_buffers + s->ndirs : s->nnodes + (1u << 20);
+	sv->f_ffree = sv->f_files - s->nnodes;
+	sv->f_namemax = UMM_NAME_MAX;
+	unlock(s);
+}
+
+/* ---- xattrs ---- */
+
+enum xkind {
+	X_NONE,
+	X_CSET,	     /* a settable directory constraint */
+	X_EFFECTIVE, /* ro, directories */
+	X_USED,	     /* ro, directories */
+	X_HEAPS,     /* ro, root */
+	X_SOCKET,    /* ro, root */
+	X_CACHE,     /* buffers: rw until exported */
+	X_SYNC,	     /* buffers: rw */
+	X_HEAP,	     /* buffers: ro */
+	X_CONTIG,    /* buffers: ro */
+	X_EXPORTS,   /* buffers: ro */
+	X_DMABUF,    /* buffers: ro */
+};
+
+static const char *const buf_names[] = { "cache", "sync", "heap", "contiguous", "exports",
+					 "dmabuf" };
+
+/* What a user.umm.* name means on @n; X_NONE for a name that is none of ours. */
+static enum xkind umm_name_kind(struct umm_store *s, const struct umm_node *n, const char *key,
+				int *bit)
+{
+	*bit = 0;
+	if (n->is_dir) {
+		*bit = umm_cset_from_name(key);
+		if (*bit)
+			return X_CSET;
+		if (!strcmp(key, "effective"))
+			return X_EFFECTIVE;
+		if (!strcmp(key, "used_bytes"))
+			return X_USED;
+		if (n == s->root && !strcmp(key, "heaps"))
+			return X_HEAPS;
+		if (n == s->root && !strcmp(key, "socket"))
+			return X_SOCKET;
+		return X_NONE;
+	}
+	for (size_t i = 0; i < sizeof(buf_names) / sizeof(buf_names[0]); i++)
+		if (!strcmp(key, buf_names[i]))
+			return (enum xkind)(X_CACHE + i);
+	return X_NONE;
+}
+
+static struct umm_xattr **xattr_find(struct umm_node *n, const char *name)
+{
+	struct umm_xattr **p = &n->xattrs;
+
+	for (; *p; p = &(*p)->next)
+		if (!strcmp((*p)->name, name))
+			return p;
+	return NULL;
+}
+
+/* Store a plain user.* xattr, untouched. */
+static int xattr_store(struct umm_node *n, const char *name, const char *value, size_t size,
+		       int flags)
+{
+	struct umm_xattr **p = xattr_find(n, name), *x;
+	size_t old = p ? (*p)->len : 0, nlen = strlen(name) + 1;
+
+	if (p && (flags & XATTR_CREATE))
+		return -EEXIST;
+	if (!p && (flags & XATTR_REPLACE))
+		return -ENODATA;
+	if (!p && n->xattr_names + nlen > UMM_XATTR_LIST_MAX / 2)
+		return -ENOSPC;
+	if (n->xattr_bytes - old + size > UMM_XATTR_BYTES_MAX)
+		return -ENOSPC;
+	x = malloc(sizeof(*x) + size);
+	if (!x)
+		return -ENOMEM;
+	x->name = strdup(name);
+	if (!x->name) {
+		free(x);
+		return -ENOMEM;
+	}
+	x->len = size;
+	memcpy(x->value, value, size);
+	if (p) {
+		struct umm_xattr *o = *p;
+
+		x->next = o->next;
+		*p = x;
+		free(o->name);
+		free(o);
+	} else {
+		x->next = n->xattrs;
+		n->xattrs = x;
+		n->xattr_names += nlen;
+	}
+	n->xattr_bytes = n->xattr_bytes - old + size;
+	return 0;
+}
+
+/* Set constraint @bit of directory @n from @value, if the result is consistent. */
+static int dir_set_constraint(struct umm_store *s, struct umm_node *n, int bit, const char *key,
+			      const char *value, size_t size, int flags)
+{
+	struct umm_constraints own, eff;
+	const char *why = NULL;
+	int ret;
+
+	if ((flags & XATTR_CREATE) && (n->dir.own.set & bit))
+		return -EEXIST;
+	if ((flags & XATTR_REPLACE) && !(n->dir.own.set & bit))
+		return -ENODATA;
+	ret = umm_constraints_copy(&own, &n->dir.own);
+	if (ret)
+		return ret;
+	ret = umm_constraints_set(&own, bit, value, size);
+	if (ret)
+		goto out_own;
+	ret = effective(n->parent, &eff);
+	if (ret)
+		goto out_own;
+	ret = umm_constraints_merge(&eff, &own, &why);
+	if (ret) {
+		if (s->cfg.log)
+			s->cfg.log("user.umm.%s refused: conflicts with an ancestor's %s", key, why);
+		ret = -EINVAL;
+		goto out_eff;
+	}
+	if ((own.set & UMM_C_MAX_BYTES) && own.max_bytes < n->dir.used) {
+		why = "max_bytes";
+		ret = -EBUSY;
+	} else {
+		ret = subtree_meets(n, &eff, &why);
+	}
+	if (ret) {
+		if (s->cfg.log)
+			s->cfg.log("user.umm.%s refused: existing buffers or directories would not meet %s",
+				   key, why ? why : key);
+		goto out_eff;
+	}
+	umm_constraints_fini(&n->dir.own);
+	n->dir.own = own;
+	own.devices = NULL;
+out_eff:
+	umm_constraints_fini(&eff);
+out_own:
+	umm_constraints_fini(&own);
+	return ret;
+}
+
+static unsigned sync_flags(enum umm_sync d)
+{
+	/* DMA_BUF_SYNC_READ 1, _WRITE 2, _END 4 (linux/dma-buf.h) */
+	switch (d) {
+	case UMM_SYNC_CPU_READ:
+		return 1;
+	case UMM_SYNC_CPU_WRITE:
+		return 2;
+	default:
+		return 3;
+	}
+}
+
+/* user.umm.sync: begin CPU access, or end it (device) */
+static int buf_set_sync(struct umm_node *n, const char *value, size_t size)
+{
+	struct umm_buffer *b = &n->buf;
+	enum umm_sync d;
+	int ret;
+
+	ret = parse_sync(value, size, &d);
+	if (ret)
+		return ret;
+	if (d == b->sync)
+		return 0;
+	if (b->sync != UMM_SYNC_DEVICE) {
+		ret = heap_sync(buf_heap_now(n), &b->mem, sync_flags(b->sync) | 4);
+		if (ret)
+			return ret;
+	}
+	if (d != UMM_SYNC_DEVICE) {
+		ret = heap_sync(buf_heap_now(n), &b->mem, sync_flags(d));
+		if (ret)
+			return ret;
+	}
+	b->sync = d;
+	return 0;
+}
+
+/**
+ * umm_setxattr() - set a user.umm.* constraint or property, or store a user.* xattr
+ *
+ * Returns 0, -EINVAL for a value that does not parse or an unknown user.umm.
+ * name, -EPERM for a read-only one, -EBUSY where existing buffers would not
+ * meet a tightened constraint, -EOPNOTSUPP outside user.*, -ERANGE/-E2BIG for
+ * names/values over the limits.
+ */
+int umm_setxattr(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, const char *name,
+		 const char *value, size_t size, int flags)
+{
+	struct umm_node *n;
+	enum xkind k;
+	int ret = 0, bit;
+
+	(void)ctx;
+	if (strlen(name) > 255)
+		return -ERANGE;
+	if (size > UMM_XATTR_VALUE_MAX)
+		return -E2BIG;
+	if (strncmp(name, XATTR_USER, strlen(XATTR_USER)))
+		return -EOPNOTSUPP;
+	lock(s);
+	n = node_get(s, ino);
+	if (!n) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (strncmp(name, XATTR_UMM, strlen(XATTR_UMM))) {
+		ret = xattr_store(n, name, value, size, flags);
+		goto done;
+	}
+	const char *key = name + strlen(XATTR_UMM);
+
+	k = umm_name_kind(s, n, key, &bit);
+	switch (k) {
+	case X_CSET:
+		ret = dir_set_constraint(s, n, bit, key, value, size, flags);
+		break;
+	case X_CACHE: {
+		enum umm_cache c;
+
+		ret = parse_cache(value, size, &c);
+		if (ret)
+			break;
+		if (n->buf.exports) {
+			ret = c == n->buf.cache ? 0 : -EPERM;
+			break;
+		}
+		if (!(n->buf.heap->caps.cache_modes & (1u << c))) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		n->buf.cache = c;
+		break;
+	}
+	case X_SYNC:
+		ret = buf_set_sync(n, value, size);
+		break;
+	case X_NONE:
+		ret = -EINVAL;
+		break;
+	default:
+		ret = -EPERM;
+		break;
+	}
+	if (ret && s->cfg.log)
+		s->cfg.log("setxattr %s on %s refused: %s", name, n->name ? n->name : "/",
+			   strerror(-ret));
+done:
+	if (!ret)
+		now(&n->ctime);
+out:
+	unlock(s);
+	return ret;
+}
+
+/* The value of a user.umm.* name of @n into @out (NUL-terminated); length or -errno. */
+static int umm_value(struct umm_store *s, struct umm_node *n, enum xkind k, int bit, char *out,
+		     size_t len)
+{
+	struct umm_constraints eff;
+	int ret;
+
+	switch (k) {
+	case X_CSET:
+		return umm_constraints_get(&n->dir.own, bit, out, len);
+	case X_EFFECTIVE:
+		ret = effective(n, &eff);
+		if (ret)
+			return ret;
+		ret = umm_constraints_format(&eff, out, len);
+		umm_constraints_fini(&eff);
+		return ret;
+	case X_USED:
+		return snprintf(out, len, "%llu", (unsigned long long)n->dir.used);
+	case X_HEAPS: {
+		size_t used = 0;
+
+		out[0] = '\0';
+		for (unsigned i = 0; i < s->cfg.nheaps && used < len; i++) {
+			if (i && used < len - 1)
+				out[used++] = '\n', out[used] = '\0';
+			used += (size_t)heap_describe(&s->cfg.heaps[i], out + used, len - used);
+		}
+		return (int)(used < len ? used : len - 1);
+	}
+	case X_SOCKET:
+		return snprintf(out, len, "%s", s->socket ? s->socket : "");
+	case X_CACHE:
+		return snprintf(out, len, "%s", parse_cache_name(n->buf.cache));
+	case X_SYNC:
+		return snprintf(out, len, "%s", parse_sync_name(n->buf.sync));
+	case X_HEAP:
+		return snprintf(out, len, "%s", n->buf.heap->name);
+	case X_CONTIG:
+		return snprintf(out, len, "%d",
+				n->buf.staged ? 0 : n->buf.mem.contiguous);
+	case X_EXPORTS:
+		return snprintf(out, len, "%llu", (unsigned long long)n->buf.exports);
+	case X_DMABUF: {
+		struct stat st;
+
+		if (n->buf.mem.dmabuf_fd < 0 || fstat(n->buf.mem.dmabuf_fd, &st))
+			return snprintf(out, len, "%s", "");
+		return snprintf(out, len, "%llu", (unsigned long long)st.st_ino);
+	}
+	default:
+		return -ENODATA;
+	}
+}
+
+static ssize_t reply_value(const char *v, size_t vlen, char *buf, size_t size)
+{
+	if (!size)
+		return (ssize_t)vlen;
+	if (vlen > size)
+		return -ERANGE;
+	memcpy(buf, v, vlen);
+	return (ssize_t)vlen;
+}
+
+/**
+ * umm_getxattr() - value of @name on @ino; with @size 0 its length only
+ * Returns the length, -ENODATA for a name not set, -ERANGE when @size is short.
+ */
+ssize_t umm_getxattr(struct umm_store *s, uint64_t ino, const char *name, char *buf, size_t size)
+{
+	char tmp[4096];
+	struct umm_node *n;
+	ssize_t ret;
+	int bit;
+
+	lock(s);
+	n = node_get(s, ino);
+	if (!n) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (!strncmp(name, XATTR_UMM, strlen(XATTR_UMM))) {
+		enum xkind k = umm_name_kind(s, n, name + strlen(XATTR_UMM), &bit);
+		int len = umm_value(s, n, k, bit, tmp, sizeof(tmp));
+
+		ret = len < 0 ? len : reply_value(tmp, (size_t)len, buf, size);
+		goto out;
+	}
+	struct umm_xattr **p = xattr_find(n, name);
+
+	ret = p ? reply_value((*p)->value, (*p)->len, buf, size) : -ENODATA;
+out:
+	unlock(s);
+	return ret;
+}
+
+static size_t list_add(char *buf, size_t size, size_t used, const char *prefix, const char *name)
+{
+	size_t len = strlen(prefix) + strlen(name) + 1;
+
+	if (buf && used + len <= size)
+		snprintf(buf + used, len, "%s%s", prefix, name);
+	return used + len;
+}
+
+/**
+ * umm_listxattr() - NUL-separated names of @ino's xattrs; with @size 0 the length
+ */
+ssize_t umm_listxattr(struct umm_store *s, uint64_t ino, char *buf, size_t size)
+{
+	struct umm_node *n;
+	size_t used = 0;
+	ssize_t ret;
+
+	lock(s);
+	n = node_get(s, ino);
+	if (!n) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (n->is_dir) {
+		for (size_t i = 0; i < 7; i++) {
+			static const char *const cs[] = { "size",  "align",   "contiguous", "cache",
+							  "heap",  "devices", "max_bytes" };
+
+			if (n->dir.own.set & umm_cset_from_name(cs[i]))
+				used = list_add(buf, size, used, XATTR_UMM, cs[i]);
+		}
+		used = list_add(buf, size, used, XATTR_UMM, "effective");
+		used = list_add(buf, size, used, XATTR_UMM, "used_bytes");
+		if (n == s->root) {
+			used = list_add(buf, size, used, XATTR_UMM, "heaps");
+			used = list_add(buf, size, used, XATTR_UMM, "socket");
+		}
+	} else {
+		for (size_t i = 0; i < sizeof(buf_names) / sizeof(buf_names[0]); i++)
+			used = list_add(buf, size, used, XATTR_UMM, buf_names[i]);
+	}
+	for (struct umm_xattr *x = n->xattrs; x; x = x->next)
+		used = list_add(buf, size, used, "", x->name);
+	ret = size && used > size ? -ERANGE : (ssize_t)used;
+out:
+	unlock(s);
+	return ret;
+}
+
+/**
+ * umm_removexattr() - remove a directory's own constraint or a stored user.* xattr
+ */
+int umm_removexattr(struct umm_store *s, uint64_t ino, const char *name)
+{
+	struct umm_node *n;
+	int ret = 0, bit;
+
+	lock(s);
+	n = node_get(s, ino);
+	if (!n) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (!strncmp(name, XATTR_UMM, strlen(XATTR_UMM))) {
+		enum xkind k = umm_name_kind(s, n, name + strlen(XATTR_UMM), &bit);
+
+		if (k == X_CSET && (n->dir.own.set & bit))
+			umm_constraints_clear(&n->dir.own, bit);
+		else if (k == X_CSET || k == X_NONE)
+			ret = -ENODATA;
+		else
+			ret = -EPERM;
+	} else {
+		struct umm_xattr **p = xattr_find(n, name), *x;
+
+		if (!p) {
+			ret = -ENODATA;
+			goto out;
+		}
+		x = *p;
+		*p = x->next;
+		n->xattr_names -= strlen(x->name) + 1;
+		n->xattr_bytes -= x->len;
+		free(x->name);
+		free(x);
+	}
+	if (!ret)
+		now(&n->ctime);
+out:
+	unlock(s);
+	return ret;
+}
+
+/**
+ * umm_export() - an fd of buffer @ino's memory with access @accmode, for the
+ * export socket
+ *
+ * A staged buffer is sealed first (-EBUSY while a daemon-served writer still
+ * fills it, -EINVAL while it is empty). *@kind: 1 memfd, 2 dma-buf.
+ * Returns the fd (owned by the caller) or -errno.
+ */
+int umm_export(struct umm_store *s, uint64_t ino, int accmode, uint32_t *kind, uint64_t *size)
+{
+	struct umm_node *n;
+	int ret;
+
+	lock(s);
+	n = node_get(s, ino);
+	if (!n) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (n->is_dir) {
+		ret = -EISDIR;
+		goto out;
+	}
+	if (n->buf.staged) {
+		if (n->buf.nwriters) {
+			ret = -EBUSY;
+			goto out;
+		}
+		if (!n->buf.mem.size) {
+			ret = -EINVAL;
+			goto out;
+		}
+		ret = realize(s, n);
+		if (ret)
+			goto out;
+	}
+	ret = heap_reopen(&n->buf.mem, accmode);
+	if (ret < 0)
+		goto out;
+	n->buf.exports++;
+	*kind = n->buf.mem.dmabuf_fd >= 0 ? 2 : 1;
+	*size = n->buf.mem.size;
+out:
+	unlock(s);
+	return ret;
+}

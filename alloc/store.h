@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.h - the filesystem's logic without FUSE: directories (constraint sets),
+ * buffers, names, xattrs, accounting and the choice of heap.
+ *
+ * Every function here takes the store's lock itself and returns 0, a count or
+ * an fd >= 0, or -errno. fs/ turns those into FUSE replies; nothing here knows
+ * about FUSE, except that passthrough backing files are registered through the
+ * callbacks in struct umm_ctx.
+ */
+#ifndef UMM_STORE_H
+#define UMM_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include "constraints.h"
+#include "heap.h"
+
+#define UMM_ROOT_INO 1
+#define UMM_NAME_MAX 255
+#define UMM_XATTR_VALUE_MAX 65536
+#define UMM_XATTR_LIST_MAX 65536
+
+struct umm_store;
+
+/**
+ * struct umm_config - budgets and heaps of one mount
+ * @size:       bytes all buffers may hold together
+ * @user_size:  bytes the buffers of one uid may hold, 0 for no limit
+ * @nr_buffers: buffer count limit, 0 for no limit
+ * @heaps:      heaps allowed, in order of preference (the store keeps the pointer)
+ * @nheaps:     how many
+ * @passthrough: register passthrough backing files for zero-copy opens
+ * @log:        one line per refused request (may be NULL)
+ */
+struct umm_config {
+	uint64_t size;
+	uint64_t user_size;
+	uint64_t nr_buffers;
+	struct heap *heaps;
+	unsigned nheaps;
+	bool passthrough;
+	void (*log)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+};
+
+/**
+ * struct umm_ctx - who makes a request, and how to register a backing file
+ * @uid, @gid:     the caller's credentials (owner of what it creates)
+ * @req:           opaque, passed back to the callbacks
+ * @backing_open:  register @fd as a passthrough backing file; returns an id > 0,
+ *                 or <= 0 when passthrough is not possible. Called with the
+ *                 store's lock held. NULL: no passthrough for this request.
+ * @backing_close: drop an id from @backing_open. Called with the lock held.
+ */
+struct umm_ctx {
+	uid_t uid;
+	gid_t gid;
+	void *req;
+	int (*backing_open)(void *req, int fd);
+	void (*backing_close)(void *req, int id);
+};
+
+/**
+ * struct umm_open_out - how an open must be answered
+ * @fh:         handle to pass back to read/write/release
+ * @backing_id: > 0: answer with this passthrough backing id; 0: the daemon
+ *              serves the file with direct I/O
+ */
+struct umm_open_out {
+	uint64_t fh;
+	int backing_id;
+};
+
+enum {
+	UMM_SET_MODE = 1 << 0,
+	UMM_SET_UID = 1 << 1,
+	UMM_SET_GID = 1 << 2,
+	UMM_SET_SIZE = 1 << 3,
+	UMM_SET_ATIME = 1 << 4,
+	UMM_SET_MTIME = 1 << 5,
+	UMM_SET_ATIME_NOW = 1 << 6,
+	UMM_SET_MTIME_NOW = 1 << 7,
+	UMM_SET_CTIME = 1 << 8,
+};
+
+/**
+ * struct umm_setattr - what a setattr changes (@valid: UMM_SET_* bits)
+ * @fh: the handle the change came through, 0 for a change by path
+ */
+struct umm_setattr {
+	unsigned valid;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	uint64_t size;
+	struct timespec atime, mtime, ctime;
+	uint64_t fh;
+};
+
+/**
+ * typedef umm_fill_fn - readdir callback: add one entry
+ * Returns 0 when added, > 0 when the reply buffer is full (entry not added).
+ */
+typedef int (*umm_fill_fn)(void *arg, const char *name, const struct stat *st, off_t next);
+
+/**
+ * struct umm_stats - counters for tests and umm-ls
+ */
+struct umm_stats {
+	uint64_t buffers, dirs, used, reads, writes;
+};
+
+int umm_store_new(struct umm_store **out, const struct umm_config *cfg);
+void umm_store_free(struct umm_store *s);
+void umm_store_set_socket(struct umm_store *s, const char *path);
+void umm_store_stats(struct umm_store *s, struct umm_stats *st);
+
+int umm_lookup(struct umm_store *s, uint64_t parent, const char *name, struct stat *st);
+void umm_forget(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t n);
+int umm_getattr(struct umm_store *s, uint64_t ino, struct stat *st);
+int umm_setattr(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino,
+		const struct umm_setattr *sa, struct stat *st);
+int umm_mkdir(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name,
+	      mode_t mode, struct stat *st);
+int umm_create(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name,
+	       mode_t mode, int flags, struct stat *st, struct umm_open_out *oo);
+int umm_open(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, int flags,
+	     struct umm_open_out *oo);
+void umm_release(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh);
+int umm_unlink(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent,
+	       const char *name);
+int umm_rmdir(struct umm_store *s, uint64_t parent, const char *name);
+int umm_rename(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name,
+	       uint64_t newparent, const char *newname, unsigned flags);
+ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size_t size,
+		 off_t off);
+ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh,
+		  const char *buf, size_t size, off_t off);
+int umm_fallocate(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh,
+		  int mode, off_t off, off_t len);
+int umm_opendir(struct umm_store *s, uint64_t ino);
+int umm_readdir(struct umm_store *s, uint64_t ino, off_t off, bool plus, umm_fill_fn fill,
+		void *arg);
+void umm_statfs(struct umm_store *s, struct statvfs *sv);
+int umm_setxattr(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, const char *name,
+		 const char *value, size_t size, int flags);
+ssize_t umm_getxattr(struct umm_store *s, uint64_t ino, const char *name, char *buf, size_t size);
+ssize_t umm_listxattr(struct umm_store *s, uint64_t ino, char *buf, size_t size);
+int umm_removexattr(struct umm_store *s, uint64_t ino, const char *name);
+int umm_export(struct umm_store *s, uint64_t ino, int accmode, uint32_t *kind, uint64_t *size);
+
+#endif /* UMM_STORE_H */

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_i.h - private to alloc/: the node, the tables, the accounting.
+ */
+#ifndef UMM_STORE_I_H
+#define UMM_STORE_I_H
+
+#include <pthread.h>
+
+#include "store.h"
+
+struct umm_xattr {
+	struct umm_xattr *next;
+	char *name;
+	size_t len;
+	char value[];
+};
+
+/**
+ * struct umm_buffer - a buffer's memory and state
+ * @heap:       the heap chosen at creation (the memory is there once sealed)
+ * @mem:        the memory; while @staged, a plain growable memfd
+ * @staged:     FILLING: @mem is a staging memfd, not yet the heap's memory
+ * @want:       the request the directory's constraints made at creation
+ * @charged:    bytes charged to the budgets
+ * @cache:      CPU mapping type
+ * @sync:       CPU/device domain
+ * @exports:    fds handed out through the export socket
+ * @nwriters:   daemon-served handles open for writing
+ * @npt:        passthrough handles open
+ * @backing_id: the passthrough backing id registered for @mem, 0 for none
+ */
+struct umm_buffer {
+	struct heap *heap;
+	struct heap_buf mem;
+	bool staged;
+	struct heap_req want;
+	uint64_t charged;
+	enum umm_cache cache;
+	enum umm_sync sync;
+	uint64_t exports;
+	unsigned nwriters;
+	unsigned npt;
+	int backing_id;
+};
+
+/**
+ * struct umm_dir - a directory
+ * @own:      its own constraint set
+ * @first, @last: children in creation order (readdir order)
+ * @next_cookie: readdir offset the next child gets
+ * @used:     bytes charged to buffers in the subtree
+ * @nchildren: entries
+ */
+struct umm_dir {
+	struct umm_constraints own;
+	struct umm_node *first, *last;
+	uint64_t next_cookie;
+	uint64_t used;
+	uint64_t nchildren;
+};
+
+struct umm_node {
+	uint64_t ino;
+	bool is_dir;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct timespec atime, mtime, ctime;
+	uint32_t nlink;
+	uint64_t nlookup;
+	unsigned nopen;
+	struct umm_node *parent;
+	char *name;
+	uint64_t cookie;
+	struct umm_node *prev, *next;	/* siblings */
+	struct umm_node *name_next;	/* name table chain */
+	struct umm_node *ino_next;	/* inode table chain */
+	struct umm_xattr *xattrs;
+	size_t xattr_names, xattr_bytes;
+	union {
+		struct umm_dir dir;
+		struct umm_buffer buf;
+	};
+};
+
+/**
+ * struct umm_handle - one open of a buffer
+ */
+struct umm_handle {
+	struct umm_node *node;
+	int accmode;
+	bool passthrough;
+};
+
+struct umm_user {
+	uid_t uid;
+	uint64_t used;
+};
+
+struct umm_store {
+	pthread_mutex_t lock;
+	struct umm_config cfg;
+	struct umm_node *root;
+	uint64_t next_ino;
+	struct umm_node **ino_tab;
+	struct umm_node **name_tab;
+	size_t tab_size;	/* both tables, a power of two */
+	size_t nnodes;
+	uint64_t used;
+	uint64_t nbuffers;
+	uint64_t ndirs;
+	struct umm_user *users;
+	size_t nusers;
+	char *socket;
+	uint64_t reads, writes;
+};
+
+#endif /* UMM_STORE_I_H */
