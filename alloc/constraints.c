@@ -346,7 +346,7 @@ static const char *heap_unmet(const struct heap *h, const struct umm_constraints
 int umm_choose_heap(struct heap *heaps, unsigned n, const struct umm_constraints *eff,
 		    uint64_t size, char *why, size_t whylen)
 {
-	const char *first = NULL, *first_heap = "";
+	const char *first = NULL, *first_heap = "", *size_heap = "";
 	bool size_fail = false;
 
 	for (unsigned i = 0; i < n; i++) {
@@ -355,6 +355,8 @@ int umm_choose_heap(struct heap *heaps, unsigned n, const struct umm_constraints
 
 		if (!unmet)
 			return (int)i;
+		if (size_only && !size_fail)
+			size_heap = heaps[i].name;
 		size_fail |= size_only;
 		/* the most telling reason: the first heap not ruled out by name */
 		if (!first || (!strcmp(first, "heap") && strcmp(unmet, "heap"))) {
@@ -364,9 +366,9 @@ int umm_choose_heap(struct heap *heaps, unsigned n, const struct umm_constraints
 	}
 	if (!first || !strcmp(first, "heap"))
 		snprintf(why, whylen, "no heap meets heap=%s", (eff->set & UMM_C_HEAP) ? eff->heap : "auto");
-	else if (!strcmp(first, "size") || size_fail)
-		snprintf(why, whylen, "no heap meets size=%llu (largest on %s is smaller)",
-			 (unsigned long long)size, first_heap);
+	else if (size_fail)
+		snprintf(why, whylen, "no heap meets size=%llu (the limit of %s is smaller)",
+			 (unsigned long long)size, size_heap);
 	else
 		snprintf(why, whylen, "no heap meets %s (%s cannot)", first, first_heap);
 	return size_fail ? -ENOSPC : -EOPNOTSUPP;

@@ -1884,7 +1884,8 @@ static ssize_t reply_value(const char *v, size_t vlen, char *buf, size_t size)
  */
 ssize_t umm_getxattr(struct umm_store *s, uint64_t ino, const char *name, char *buf, size_t size)
 {
-	char tmp[4096];
+	/* longest value: the effective line with 16 device paths of 255 bytes */
+	char tmp[UMM_DEVICES_MAX * 256 + 1024];
 	struct umm_node *n;
 	ssize_t ret;
 	int bit;
@@ -1899,6 +1900,8 @@ ssize_t umm_getxattr(struct umm_store *s, uint64_t ino, const char *name, char *
 		enum xkind k = umm_name_kind(s, n, name + strlen(XATTR_UMM), &bit);
 		int len = umm_value(s, n, k, bit, tmp, sizeof(tmp));
 
+		if (len >= (int)sizeof(tmp))
+			len = -E2BIG;
 		ret = len < 0 ? len : reply_value(tmp, (size_t)len, buf, size);
 		goto out;
 	}
