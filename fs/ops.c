@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ops.c - the FUSE low-level operations: each one calls the store and turns
+ * its 0 / -errno into exactly one reply, on every path.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#include "fs_i.h"
+
+/* Attributes and names change only through this mount's own requests. */
+#define FS_TIMEOUT 1.0
+
+static struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+#ifdef UMM_HAVE_PASSTHROUGH
+static int fs_backing_open(void *req, int fd)
+{
+	return fuse_passthrough_open(req, fd);
+}
+
+static void fs_backing_close(void *req, int id)
+{
+	fuse_passthrough_close(req, id);
+}
+#endif
+
+static void ctx_of(fuse_req_t req, struct umm_ctx *ctx)
+{
+	const struct fuse_ctx *fc = fuse_req_ctx(req);
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->uid = fc->uid;
+	ctx->gid = fc->gid;
+	ctx->req = req;
+#ifdef UMM_HAVE_PASSTHROUGH
+	if (fs_of(req)->passthrough) {
+		ctx->backing_open = fs_backing_open;
+		ctx->backing_close = fs_backing_close;
+	}
+#endif
+}
+
+static void entry_of(struct fuse_entry_param *e, const struct stat *st)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = st->st_ino;
+	e->attr = *st;
+	e->attr_timeout = FS_TIMEOUT;
+	e->entry_timeout = FS_TIMEOUT;
+}
+
+static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct fs *fs = userdata;
+
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* the writeback cache would turn passthrough off and hide writes from budgets */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+#ifdef UMM_HAVE_PASSTHROUGH
+	if (fs->passthrough && fuse_set_feature_flag(conn, FUSE_CAP_PASSTHROUGH)) {
+		conn->max_backing_stack_depth = 1;
+	} else if (fs->passthrough) {
+		fs_log("the kernel offers no FUSE passthrough: buffers are served by the daemon");
+		fs->passthrough = false;
+	}
+#else
+	fs->passthrough = false;
+#endif
+}
+
+static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	struct stat st;
+	int ret = umm_lookup(fs_of(req)->store, parent, name, &st);
+
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	entry_of(&e, &st);
+	fuse_reply_entry(req, &e);
+}
+
+static void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct umm_ctx ctx;
+
+	ctx_of(req, &ctx);
+	umm_forget(fs_of(req)->store, &ctx, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct umm_ctx ctx;
+
+	ctx_of(req, &ctx);
+	for (size_t i = 0; i < count; i++)
+		umm_forget(fs_of(req)->store, &ctx, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int ret = umm_getattr(fs_of(req)->store, ino, &st);
+
+	(void)fi;
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, FS_TIMEOUT);
+}
+
+static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			  struct fuse_file_info *fi)
+{
+	struct umm_setattr sa = { 0 };
+	struct umm_ctx ctx;
+	struct stat st;
+	int ret;
+
+	if (to_set & FUSE_SET_ATTR_MODE)
+		sa.valid |= UMM_SET_MODE, sa.mode = attr->st_mode;
+	if (to_set & FUSE_SET_ATTR_UID)
+		sa.valid |= UMM_SET_UID, sa.uid = attr->st_uid;
+	if (to_set & FUSE_SET_ATTR_GID)
+		sa.valid |= UMM_SET_GID, sa.gid = attr->st_gid;
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (attr->st_size < 0) {
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		sa.valid |= UMM_SET_SIZE, sa.size = (uint64_t)attr->st_size;
+	}
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		sa.valid |= UMM_SET_ATIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		sa.valid |= UMM_SET_ATIME, sa.atime = attr->st_atim;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		sa.valid |= UMM_SET_MTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		sa.valid |= UMM_SET_MTIME, sa.mtime = attr->st_mtim;
+	if (to_set & FUSE_SET_ATTR_CTIME)
+		sa.valid |= UMM_SET_CTIME, sa.ctime = attr->st_ctim;
+	sa.fh = fi ? fi->fh : 0;
+	ctx_of(req, &ctx);
+	ret = umm_setattr(fs_of(req)->store, &ctx, ino, &sa, &st);
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, FS_TIMEOUT);
+}
+
+static void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fuse_entry_param e;
+	struct umm_ctx ctx;
+	struct stat st;
+	int ret;
+
+	ctx_of(req, &ctx);
+	ret = umm_mkdir(fs_of(req)->store, &ctx, parent, name, mode, &st);
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	entry_of(&e, &st);
+	fuse_reply_entry(req, &e);
+}
+
+static void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct umm_ctx ctx;
+
+	ctx_of(req, &ctx);
+	fuse_reply_err(req, -umm_unlink(fs_of(req)->store, &ctx, parent, name));
+}
+
+static void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -umm_rmdir(fs_of(req)->store, parent, name));
+}
+
+static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+			 const char *newname, unsigned int flags)
+{
+	struct umm_ctx ctx;
+
+	ctx_of(req, &ctx);
+	fuse_reply_err(req, -umm_rename(fs_of(req)->store, &ctx, parent, name, newparent, newname,
+					flags));
+}
+
+/* Hard links, symlinks and device nodes have no place among buffers. */
+static void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	(void)ino, (void)newparent, (void)newname;
+	fuse_reply_err(req, EPERM);
+}
+
+static void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	(void)link, (void)parent, (void)name;
+	fuse_reply_err(req, EPERM);
+}
+
+static void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			dev_t rdev)
+{
+	(void)parent, (void)name, (void)rdev;
+	/* a plain file by mknod(2) is a buffer like any other */
+	if (S_ISREG(mode)) {
+		struct fuse_entry_param e;
+		struct umm_open_out oo;
+		struct umm_ctx ctx;
+		struct stat st;
+		int ret;
+
+		ctx_of(req, &ctx);
+		ctx.backing_open = NULL;
+		ret = umm_create(fs_of(req)->store, &ctx, parent, name, mode, O_WRONLY, &st, &oo);
+		if (ret) {
+			fuse_reply_err(req, -ret);
+			return;
+		}
+		umm_release(fs_of(req)->store, &ctx, st.st_ino, oo.fh);
+		entry_of(&e, &st);
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	fuse_reply_err(req, EPERM);
+}
+
+static void open_reply_fi(struct fuse_file_info *fi, const struct umm_open_out *oo)
+{
+	fi->fh = oo->fh;
+	fi->keep_cache = 0;
+	/* FOPEN_KEEP_CACHE with a backing id makes the open fail: never both */
+	fi->direct_io = oo->backing_id ? 0 : 1;
+#ifdef UMM_HAVE_PASSTHROUGH
+	fi->backing_id = oo->backing_id;
+#endif
+}
+
+static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			 struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+	struct umm_open_out oo;
+	struct umm_ctx ctx;
+	struct stat st;
+	int ret;
+
+	ctx_of(req, &ctx);
+	ret = umm_create(fs_of(req)->store, &ctx, parent, name, mode, fi->flags, &st, &oo);
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	entry_of(&e, &st);
+	open_reply_fi(fi, &oo);
+	if (fuse_reply_create(req, &e, fi))
+		umm_release(fs_of(req)->store, &ctx, st.st_ino, oo.fh);
+}
+
+static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct umm_open_out oo;
+	struct umm_ctx ctx;
+	int ret;
+
+	ctx_of(req, &ctx);
+	ret = umm_open(fs_of(req)->store, &ctx, ino, fi->flags, &oo);
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	open_reply_fi(fi, &oo);
+	if (fuse_reply_open(req, fi))
+		umm_release(fs_of(req)->store, &ctx, ino, oo.fh);
+}
+
+static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	char *buf = malloc(size ? size : 1);
+	ssize_t ret;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ret = umm_read(fs_of(req)->store, ino, fi->fh, buf, size, off);
+	if (ret < 0)
+		fuse_reply_err(req, (int)-ret);
+	else
+		fuse_reply_buf(req, buf, (size_t)ret);
+	free(buf);
+}
+
+static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	struct umm_ctx ctx;
+	ssize_t ret;
+
+	ctx_of(req, &ctx);
+	ret = umm_write(fs_of(req)->store, &ctx, ino, fi->fh, buf, size, off);
+	if (ret < 0)
+		fuse_reply_err(req, (int)-ret);
+	else
+		fuse_reply_write(req, (size_t)ret);
+}
+
+static void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+			    struct fuse_file_info *fi)
+{
+	struct umm_ctx ctx;
+
+	ctx_of(req, &ctx);
+	fuse_reply_err(req, -umm_fallocate(fs_of(req)->store, &ctx, ino, fi->fh, mode, offset,
+					   length));
+}
+
+static void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino, (void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino, (void)datasync, (void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct umm_ctx ctx;
+
+	ctx_of(req, &ctx);
+	umm_release(fs_of(req)->store, &ctx, ino, fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int ret = umm_opendir(fs_of(req)->store, ino);
+
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	fi->fh = 0;
+	fuse_reply_open(req, fi);
+}
+
+struct dirbuf {
+	fuse_req_t req;
+	char *buf;
+	size_t size, used;
+	bool plus;
+};
+
+static int dir_fill(void *arg, const char *name, const struct stat *st, off_t next)
+{
+	struct dirbuf *d = arg;
+	size_t len;
+
+	if (d->plus) {
+		struct fuse_entry_param e;
+
+		entry_of(&e, st);
+		len = fuse_add_direntry_plus(d->req, d->buf + d->used, d->size - d->used, name, &e,
+					     next);
+	} else {
+		len = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, st, next);
+	}
+	if (len > d->size - d->used)
+		return 1;
+	d->used += len;
+	return 0;
+}
+
+static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+{
+	struct dirbuf d = { .req = req, .size = size, .plus = plus };
+	int ret;
+
+	d.buf = malloc(size ? size : 1);
+	if (!d.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ret = umm_readdir(fs_of(req)->store, ino, off, plus, dir_fill, &d);
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_buf(req, d.buf, d.used);
+	free(d.buf);
+}
+
+static void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			  struct fuse_file_info *fi)
+{
+	(void)fi;
+	readdir_common(req, ino, size, off, false);
+}
+
+static void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			      struct fuse_file_info *fi)
+{
+	(void)fi;
+	readdir_common(req, ino, size, off, true);
+}
+
+static void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino, (void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	(void)ino;
+	umm_statfs(fs_of(req)->store, &sv);
+	fuse_reply_statfs(req, &sv);
+}
+
+static void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			   size_t size, int flags)
+{
+	struct umm_ctx ctx;
+
+	ctx_of(req, &ctx);
+	fuse_reply_err(req, -umm_setxattr(fs_of(req)->store, &ctx, ino, name, value, size, flags));
+}
+
+static void xattr_reply(fuse_req_t req, char *buf, size_t size, ssize_t ret)
+{
+	if (ret < 0)
+		fuse_reply_err(req, (int)-ret);
+	else if (!size)
+		fuse_reply_xattr(req, (size_t)ret);
+	else
+		fuse_reply_buf(req, buf, (size_t)ret);
+}
+
+static void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	char *buf = size ? malloc(size) : NULL;
+	ssize_t ret;
+
+	if (size && !buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ret = umm_getxattr(fs_of(req)->store, ino, name, buf, size);
+	xattr_reply(req, buf, size, ret);
+	free(buf);
+}
+
+static void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char *buf = size ? malloc(size) : NULL;
+	ssize_t ret;
+
+	if (size && !buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ret = umm_listxattr(fs_of(req)->store, ino, buf, size);
+	xattr_reply(req, buf, size, ret);
+	free(buf);
+}
+
+static void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, -umm_removexattr(fs_of(req)->store, ino, name));
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.init = fs_op_init,
+	.lookup = fs_op_lookup,
+	.forget = fs_op_forget,
+	.forget_multi = fs_op_forget_multi,
+	.getattr = fs_op_getattr,
+	.setattr = fs_op_setattr,
+	.mkdir = fs_op_mkdir,
+	.unlink = fs_op_unlink,
+	.rmdir = fs_op_rmdir,
+	.rename = fs_op_rename,
+	.link = fs_op_link,
+	.symlink = fs_op_symlink,
+	.mknod = fs_op_mknod,
+	.create = fs_op_create,
+	.open = fs_op_open,
+	.read = fs_op_read,
+	.write = fs_op_write,
+	.fallocate = fs_op_fallocate,
+	.flush = fs_op_flush,
+	.fsync = fs_op_fsync,
+	.release = fs_op_release,
+	.opendir = fs_op_opendir,
+	.readdir = fs_op_readdir,
+	.readdirplus = fs_op_readdirplus,
+	.releasedir = fs_op_releasedir,
+	.statfs = fs_op_statfs,
+	.setxattr = fs_op_setxattr,
+	.getxattr = fs_op_getxattr,
+	.listxattr = fs_op_listxattr,
+	.removexattr = fs_op_removexattr,
+};
