@@ -892,6 +892,40 @@ static gid_t new_gid(const struct umm_node *dir, const struct umm_ctx *ctx)
 	return (dir->mode & S_ISGID) ? dir->gid : ctx->gid;
 }
 
+static unsigned depth_of(const struct umm_node *n)
+{
+	unsigned d = 0;
+
+	for (; n->parent; n = n->parent)
+		d++;
+	return d;
+}
+
+/* Levels of directories below @dir (0 for a directory with no subdirectory). */
+static unsigned height_of(const struct umm_node *dir)
+{
+	unsigned h = 0;
+
+	for (const struct umm_node *c = dir->dir.first; c; c = c->next) {
+		if (c->is_dir) {
+			unsigned ch = 1 + height_of(c);
+
+			if (ch > h)
+				h = ch;
+		}
+	}
+	return h;
+}
+
+/*
+ * Like tmpfs's default nr_inodes: one node per page of the size budget, so
+ * names and directories, which no byte budget charges, stay bounded too.
+ */
+static bool nodes_full(const struct umm_store *s)
+{
+	return s->nnodes >= s->cfg.size / HEAP_PAGE_SIZE + 1;
+}
+
 static int prepare_new(struct umm_store *s, uint64_t parent, const char *name,
 		       struct umm_node **dirp, char **namep)
 {
@@ -906,6 +940,8 @@ static int prepare_new(struct umm_store *s, uint64_t parent, const char *name,
 		return -ENOENT;
 	if (child_get(s, *dirp, name))
 		return -EEXIST;
+	if (nodes_full(s))
+		return -ENOSPC;
 	*namep = strdup(name);
 	return *namep ? 0 : -ENOMEM;
 }
@@ -924,6 +960,11 @@ int umm_mkdir(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, c
 	ret = prepare_new(s, parent, name, &dir, &nm);
 	if (ret)
 		goto out;
+	if (depth_of(dir) + 1 > UMM_DEPTH_MAX) {
+		free(nm);
+		ret = -EMLINK;
+		goto out;
+	}
 	n = node_new(s, true, mode | (dir->mode & S_ISGID), ctx->uid, new_gid(dir, ctx));
 	if (!n) {
 		free(nm);
@@ -1073,9 +1114,16 @@ int umm_create(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 		n->buf.staged = true;
 	}
 	n->parent = NULL;
-	if (ret) {
+	if (ret == -EMFILE || ret == -ENFILE) {
+		/* the daemon's fd table is full: to the caller that is a full mount */
 		if (s->cfg.log)
-			s->cfg.log("create %s failed: %s", name, strerror(-ret));
+			s->cfg.log("create %s refused: the daemon has no fd left (%s)", name,
+				   strerror(-ret));
+		ret = -ENOSPC;
+	} else if (ret && s->cfg.log) {
+		s->cfg.log("create %s failed: %s", name, strerror(-ret));
+	}
+	if (ret) {
 		free(n);
 		goto out_eff;
 	}
@@ -1444,6 +1492,10 @@ int umm_rename(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 		ret = -EINVAL;
 		goto out;
 	}
+	if (n->is_dir && ndir != dir && depth_of(ndir) + 1 + height_of(n) > UMM_DEPTH_MAX) {
+		ret = -EMLINK;
+		goto out;
+	}
 	if (ndir != dir) {
 		ret = move_allowed(s, n, ndir);
 		if (ret)
@@ -1545,8 +1597,10 @@ void umm_statfs(struct umm_store *s, struct statvfs *sv)
 	sv->f_blocks = s->cfg.size / HEAP_PAGE_SIZE;
 	sv->f_bfree = s->used >= s->cfg.size ? 0 : (s->cfg.size - s->used) / HEAP_PAGE_SIZE;
 	sv->f_bavail = sv->f_bfree;
-	sv->f_files = s->cfg.nr_buffers ? s->cfg.nr_buffers + s->ndirs : s->nnodes + (1u << 20);
-	sv->f_ffree = sv->f_files - s->nnodes;
+	sv->f_files = s->cfg.size / HEAP_PAGE_SIZE + 1;
+	if (s->cfg.nr_buffers && s->cfg.nr_buffers + s->ndirs < sv->f_files)
+		sv->f_files = s->cfg.nr_buffers + s->ndirs;
+	sv->f_ffree = sv->f_files > s->nnodes ? sv->f_files - s->nnodes : 0;
 	sv->f_namemax = UMM_NAME_MAX;
 	unlock(s);
 }

@@ -24,6 +24,8 @@
 #define UMM_NAME_MAX 255
 #define UMM_XATTR_VALUE_MAX 65536
 #define UMM_XATTR_LIST_MAX 65536
+/* deepest directory nesting; checks walk subtrees recursively */
+#define UMM_DEPTH_MAX 256
 
 struct umm_store;
 

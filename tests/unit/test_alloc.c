@@ -2241,3 +2241,67 @@ Test(store, statfs_reports_the_budget_in_pages)
 	cr_assert_eq(sv.f_files - sv.f_ffree, 3, "root, d and b");
 	cr_assert_eq(used_of(d), 8192);
 }
+
+Test(store, directories_nest_at_most_umm_depth_max_levels_then_emlink)
+{
+	struct stat st;
+	uint64_t d = ROOT;
+	char name[16];
+
+	store_up(64 * MiB, 0, 0);
+	setx(ROOT, "user.umm.size", "4K");
+	for (int i = 0; i < UMM_DEPTH_MAX; i++) {
+		snprintf(name, sizeof(name), "d%d", i);
+		d = mkdir_(d, name);
+	}
+	cr_assert_eq(umm_mkdir(S, &CTX, d, "deeper", 0755, &st), -EMLINK);
+	/* a buffer at the deepest level is fine, and a check walks the whole depth */
+	create_closed(d, "b");
+	setx(ROOT, "user.umm.max_bytes", "1M");
+	cr_assert_eq(used_of(ROOT), 4096);
+}
+
+Test(store, rename_that_would_nest_too_deep_is_emlink)
+{
+	uint64_t deep = ROOT, top, sub;
+	char name[16];
+
+	store_up(64 * MiB, 0, 0);
+	for (int i = 0; i < UMM_DEPTH_MAX - 1; i++) {
+		snprintf(name, sizeof(name), "d%d", i);
+		deep = mkdir_(deep, name);
+	}
+	top = mkdir_(ROOT, "top");
+	sub = mkdir_(top, "sub");
+	(void)sub;
+	/* top/sub under a dir at depth 255 would put sub at 257 */
+	cr_assert_eq(umm_rename(S, &CTX, ROOT, "top", deep, "top", 0), -EMLINK);
+	/* a leaf directory fits exactly */
+	cr_assert_eq(umm_rename(S, &CTX, top, "sub", deep, "sub", 0), 0);
+}
+
+Test(store, names_are_bounded_by_the_size_budget_like_tmpfs_nr_inodes)
+{
+	struct stat st;
+	uint64_t d0 = 0;
+	char name[16];
+	int ret = 0, i;
+
+	/* 64 KiB of budget: 16 pages, so the root and 16 more nodes */
+	store_up(64 * KiB, 0, 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "d%d", i);
+		ret = umm_mkdir(S, &CTX, ROOT, name, 0755, &st);
+		if (ret)
+			break;
+		if (!i)
+			d0 = st.st_ino;
+	}
+	cr_assert_eq(ret, -ENOSPC);
+	cr_assert_eq(i, 16, "made %d directories", i);
+	cr_assert_eq(umm_rmdir(S, ROOT, "d0"), 0);
+	/* the node goes with the kernel's last lookup */
+	cr_assert_eq(umm_mkdir(S, &CTX, ROOT, "again", 0755, &st), -ENOSPC);
+	umm_forget(S, &CTX, d0, 1);
+	cr_assert_eq(umm_mkdir(S, &CTX, ROOT, "again", 0755, &st), 0);
+}
