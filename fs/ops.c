@@ -246,6 +246,13 @@ static void open_reply_fi(struct fuse_file_info *fi, const struct umm_open_out *
 {
 	fi->fh = oo->fh;
 	fi->keep_cache = 0;
+	/*
+	 * Nothing to flush: writes are direct or passthrough. Without this,
+	 * every close() of a buffer's fd waits for a FLUSH reply, and so would
+	 * the export thread closing a client's fd of this very mount: a forced
+	 * request, waited for uninterruptibly, that only we can answer.
+	 */
+	fi->noflush = 1;
 	/* FOPEN_KEEP_CACHE with a backing id makes the open fail: never both */
 	fi->direct_io = oo->backing_id ? 0 : 1;
 #ifdef UMM_HAVE_PASSTHROUGH
