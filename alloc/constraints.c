@@ -15,8 +15,12 @@ static const struct {
 	const char *name;
 	int bit;
 } cset_names[] = {
-	{ "size", UMM_C_SIZE },	    { "align", UMM_C_ALIGN }, { "contiguous", UMM_C_CONTIGUOUS },
-	{ "cache", UMM_C_CACHE },   { "heap", UMM_C_HEAP },   { "devices", UMM_C_DEVICES },
+	{ "size", UMM_C_SIZE },
+	{ "align", UMM_C_ALIGN },
+	{ "contiguous", UMM_C_CONTIGUOUS },
+	{ "cache", UMM_C_CACHE },
+	{ "heap", UMM_C_HEAP },
+	{ "devices", UMM_C_DEVICES },
 	{ "max_bytes", UMM_C_MAX_BYTES },
 };
 
@@ -268,7 +272,8 @@ int umm_constraints_format(const struct umm_constraints *eff, char *buf, size_t 
 	parse_format_size(eff->align, align, sizeof(align));
 	if (eff->set & UMM_C_MAX_BYTES)
 		parse_format_size(eff->max_bytes, max, sizeof(max));
-	return snprintf(buf, n, "size=%s align=%s contiguous=%d cache=%s heap=%s devices=%s max_bytes=%s",
+	return snprintf(buf, n,
+			"size=%s align=%s contiguous=%d cache=%s heap=%s devices=%s max_bytes=%s",
 			size, align, eff->contiguous, parse_cache_name(eff->cache),
 			(eff->set & UMM_C_HEAP) ? eff->heap : "auto",
 			eff->devices ? eff->devices : "", max);
@@ -365,7 +370,8 @@ int umm_choose_heap(struct heap *heaps, unsigned n, const struct umm_constraints
 		}
 	}
 	if (!first || !strcmp(first, "heap"))
-		snprintf(why, whylen, "no heap meets heap=%s", (eff->set & UMM_C_HEAP) ? eff->heap : "auto");
+		snprintf(why, whylen, "no heap meets heap=%s",
+			 (eff->set & UMM_C_HEAP) ? eff->heap : "auto");
 	else if (size_fail)
 		snprintf(why, whylen, "no heap meets size=%llu (the limit of %s is smaller)",
 			 (unsigned long long)size, size_heap);

@@ -21,7 +21,7 @@
 
 #define XATTR_UMM "user.umm."
 #define XATTR_USER "user."
-#define UMM_XATTR_BYTES_MAX (1u << 20)	/* stored user.* values per node */
+#define UMM_XATTR_BYTES_MAX (1u << 20) /* stored user.* values per node */
 #define COPY_CHUNK (1u << 20)
 
 static void lock(struct umm_store *s)
@@ -323,38 +323,20 @@ static uint64_t charge_of(uint64_t size)
 /* The effective set of directory @dir into @eff (initialized here). */
 static int effective(struct umm_node *dir, struct umm_constraints *eff)
 {
-	struct umm_node *chain[128];
-	struct umm_node **path = chain;
-	size_t depth = 0, cap = 128;
+	/* mkdir and rename keep every directory within UMM_DEPTH_MAX of the root */
+	struct umm_node *path[UMM_DEPTH_MAX + 1];
 	const char *conflict;
+	size_t depth = 0;
 	int ret = 0;
 
 	umm_constraints_init(eff);
-	for (struct umm_node *d = dir; d; d = d->parent) {
-		if (depth == cap) {
-			struct umm_node **np;
-
-			cap *= 2;
-			np = path == chain ? malloc(cap * sizeof(*np))
-					   : realloc(path, cap * sizeof(*np));
-			if (!np) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			if (path == chain)
-				memcpy(np, chain, sizeof(chain));
-			path = np;
-		}
+	for (struct umm_node *d = dir; d && depth < UMM_DEPTH_MAX + 1; d = d->parent)
 		path[depth++] = d;
-	}
 	while (depth--) {
 		ret = umm_constraints_merge(eff, &path[depth]->dir.own, &conflict);
 		if (ret)
 			break;
 	}
-out:
-	if (path != chain)
-		free(path);
 	if (ret)
 		umm_constraints_fini(eff);
 	return ret;
@@ -375,8 +357,7 @@ static void buf_props(const struct umm_node *n, struct umm_bufprops *p)
  * Does every buffer under @dir meet the effective set it would have, given
  * @eff for @dir itself? On false, *@why names the failing constraint.
  */
-static int subtree_meets(struct umm_node *dir, const struct umm_constraints *eff,
-			 const char **why)
+static int subtree_meets(struct umm_node *dir, const struct umm_constraints *eff, const char **why)
 {
 	for (struct umm_node *c = dir->dir.first; c; c = c->next) {
 		if (!c->is_dir) {
@@ -565,8 +546,8 @@ static int realize(struct umm_store *s, struct umm_node *n)
  * reallocated and copied, only when it was never exported and nobody but a
  * daemon-served @issuer holds it open.
  */
-static int resize(struct umm_store *s, struct umm_node *n, uint64_t size,
-		  struct umm_handle *issuer, const struct umm_ctx *ctx)
+static int resize(struct umm_store *s, struct umm_node *n, uint64_t size, struct umm_handle *issuer,
+		  const struct umm_ctx *ctx)
 {
 	struct umm_buffer *b = &n->buf;
 	uint64_t old_charge = b->charged;
@@ -598,17 +579,17 @@ static int resize(struct umm_store *s, struct umm_node *n, uint64_t size,
 	}
 	if (b->exports || n->nopen > (issuer ? 1u : 0u) || (issuer && issuer->passthrough)) {
 		if (s->cfg.log)
-			s->cfg.log("resize of %s to %llu refused: buffer is %s", n->name ? n->name : "(unlinked)",
-				   (unsigned long long)size, b->exports ? "exported" : "open");
+			s->cfg.log("resize of %s to %llu refused: buffer is %s",
+				   n->name ? n->name : "(unlinked)", (unsigned long long)size,
+				   b->exports ? "exported" : "open");
 		return -EBUSY;
 	}
 	/* reallocate: a new staging memfd, a copy, then the heap as at creation */
 	ret = charge(s, n, old_charge + charge_of(size));
 	if (ret)
 		return ret;
-	ret = heap_alloc(heap_staging(), &(struct heap_req){ .align = HEAP_PAGE_SIZE,
-							     .name = b->want.name },
-			 &mem);
+	ret = heap_alloc(heap_staging(),
+			 &(struct heap_req){ .align = HEAP_PAGE_SIZE, .name = b->want.name }, &mem);
 	if (!ret)
 		ret = heap_resize(heap_staging(), &mem, size);
 	if (!ret)
@@ -1086,7 +1067,7 @@ int umm_create(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 	n->buf.want.name = "umm";
 	n->buf.cache = eff.cache;
 	n->buf.sync = UMM_SYNC_CPU;
-	n->parent = dir;	/* for the quota check before attaching */
+	n->parent = dir; /* for the quota check before attaching */
 	if (size) {
 		struct heap_req req;
 
@@ -1199,8 +1180,7 @@ void umm_release(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, u
 /**
  * umm_read() - read of a daemon-served open: bytes read, or -errno
  */
-ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size_t size,
-		 off_t off)
+ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size_t size, off_t off)
 {
 	struct umm_handle *h;
 	struct heap_buf *m;
@@ -1429,8 +1409,8 @@ static int move_allowed(struct umm_store *s, struct umm_node *n, struct umm_node
 	}
 	if (ret) {
 		if (s->cfg.log)
-			s->cfg.log("rename of %s refused: it does not meet the target's %s", n->name,
-				   why ? why : "constraints");
+			s->cfg.log("rename of %s refused: it does not meet the target's %s",
+				   n->name, why ? why : "constraints");
 		return ret == -ENOMEM ? ret : -EXDEV;
 	}
 	return 0;
@@ -1609,21 +1589,22 @@ void umm_statfs(struct umm_store *s, struct statvfs *sv)
 
 enum xkind {
 	X_NONE,
-	X_CSET,	     /* a settable directory constraint */
+	X_CSET, /* a settable directory constraint */
 	X_EFFECTIVE, /* ro, directories */
-	X_USED,	     /* ro, directories */
-	X_HEAPS,     /* ro, root */
-	X_SOCKET,    /* ro, root */
-	X_CACHE,     /* buffers: rw until exported */
-	X_SYNC,	     /* buffers: rw */
-	X_HEAP,	     /* buffers: ro */
-	X_CONTIG,    /* buffers: ro */
-	X_EXPORTS,   /* buffers: ro */
-	X_DMABUF,    /* buffers: ro */
+	X_USED, /* ro, directories */
+	X_HEAPS, /* ro, root */
+	X_SOCKET, /* ro, root */
+	X_CACHE, /* buffers: rw until exported */
+	X_SYNC, /* buffers: rw */
+	X_HEAP, /* buffers: ro */
+	X_CONTIG, /* buffers: ro */
+	X_EXPORTS, /* buffers: ro */
+	X_DMABUF, /* buffers: ro */
 };
 
-static const char *const buf_names[] = { "cache", "sync", "heap", "contiguous", "exports",
-					 "dmabuf" };
+static const char *const buf_names[] = {
+	"cache", "sync", "heap", "contiguous", "exports", "dmabuf"
+};
 
 /* What a user.umm.* name means on @n; X_NONE for a name that is none of ours. */
 static enum xkind umm_name_kind(struct umm_store *s, const struct umm_node *n, const char *key,
@@ -1725,7 +1706,8 @@ static int dir_set_constraint(struct umm_store *s, struct umm_node *n, int bit, 
 	ret = umm_constraints_merge(&eff, &own, &why);
 	if (ret) {
 		if (s->cfg.log)
-			s->cfg.log("user.umm.%s refused: conflicts with an ancestor's %s", key, why);
+			s->cfg.log("user.umm.%s refused: conflicts with an ancestor's %s", key,
+				   why);
 		ret = -EINVAL;
 		goto out_eff;
 	}
@@ -1737,8 +1719,9 @@ static int dir_set_constraint(struct umm_store *s, struct umm_node *n, int bit, 
 	}
 	if (ret) {
 		if (s->cfg.log)
-			s->cfg.log("user.umm.%s refused: existing buffers or directories would not meet %s",
-				   key, why ? why : key);
+			s->cfg.log(
+				"user.umm.%s refused: existing buffers or directories would not meet %s",
+				key, why ? why : key);
 		goto out_eff;
 	}
 	umm_constraints_fini(&n->dir.own);
@@ -1906,8 +1889,7 @@ static int umm_value(struct umm_store *s, struct umm_node *n, enum xkind k, int 
 	case X_HEAP:
 		return snprintf(out, len, "%s", n->buf.heap->name);
 	case X_CONTIG:
-		return snprintf(out, len, "%d",
-				n->buf.staged ? 0 : n->buf.mem.contiguous);
+		return snprintf(out, len, "%d", n->buf.staged ? 0 : n->buf.mem.contiguous);
 	case X_EXPORTS:
 		return snprintf(out, len, "%llu", (unsigned long long)n->buf.exports);
 	case X_DMABUF: {
@@ -1993,8 +1975,8 @@ ssize_t umm_listxattr(struct umm_store *s, uint64_t ino, char *buf, size_t size)
 	}
 	if (n->is_dir) {
 		for (size_t i = 0; i < 7; i++) {
-			static const char *const cs[] = { "size",  "align",   "contiguous", "cache",
-							  "heap",  "devices", "max_bytes" };
+			static const char *const cs[] = { "size", "align",   "contiguous", "cache",
+							  "heap", "devices", "max_bytes" };
 
 			if (n->dir.own.set & umm_cset_from_name(cs[i]))
 				used = list_add(buf, size, used, XATTR_UMM, cs[i]);

@@ -133,13 +133,11 @@ int umm_create(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 int umm_open(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, int flags,
 	     struct umm_open_out *oo);
 void umm_release(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh);
-int umm_unlink(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent,
-	       const char *name);
+int umm_unlink(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name);
 int umm_rmdir(struct umm_store *s, uint64_t parent, const char *name);
 int umm_rename(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name,
 	       uint64_t newparent, const char *newname, unsigned flags);
-ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size_t size,
-		 off_t off);
+ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size_t size, off_t off);
 ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh,
 		  const char *buf, size_t size, off_t off);
 int umm_fallocate(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh,

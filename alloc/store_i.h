@@ -73,9 +73,9 @@ struct umm_node {
 	struct umm_node *parent;
 	char *name;
 	uint64_t cookie;
-	struct umm_node *prev, *next;	/* siblings */
-	struct umm_node *name_next;	/* name table chain */
-	struct umm_node *ino_next;	/* inode table chain */
+	struct umm_node *prev, *next; /* siblings */
+	struct umm_node *name_next; /* name table chain */
+	struct umm_node *ino_next; /* inode table chain */
 	struct umm_xattr *xattrs;
 	size_t xattr_names, xattr_bytes;
 	union {
@@ -105,7 +105,7 @@ struct umm_store {
 	uint64_t next_ino;
 	struct umm_node **ino_tab;
 	struct umm_node **name_tab;
-	size_t tab_size;	/* both tables, a power of two */
+	size_t tab_size; /* both tables, a power of two */
 	size_t nnodes;
 	uint64_t used;
 	uint64_t nbuffers;

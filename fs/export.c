@@ -51,21 +51,21 @@
 #include "export.h"
 #include "proto_i.h"
 
-#define EXPORT_MAX_CLIENTS	64
-#define EXPORT_BACKLOG		128
-#define EXPORT_ACCEPT_BATCH	16	/* accepts a round: clients get served in between */
-#define EXPORT_IDLE_MS		10000	/* a client silent this long is dropped */
-#define EXPORT_PAUSE_MS		100	/* accept() paused this long after EMFILE & co */
-#define EXPORT_MSG_MAX		256	/* receive room: a longer message is MSG_TRUNC */
-#define EXPORT_CLOSEQ_MAX	64	/* foreign fds waiting for the closer thread */
-#define EXPORT_LOG_BURST	20	/* log lines a second at most */
-#define EXPORT_CLOSER_WAIT_MS	2000	/* export_stop() waits this long for the closer */
+#define EXPORT_MAX_CLIENTS 64
+#define EXPORT_BACKLOG 128
+#define EXPORT_ACCEPT_BATCH 16 /* accepts a round: clients get served in between */
+#define EXPORT_IDLE_MS 10000 /* a client silent this long is dropped */
+#define EXPORT_PAUSE_MS 100 /* accept() paused this long after EMFILE & co */
+#define EXPORT_MSG_MAX 256 /* receive room: a longer message is MSG_TRUNC */
+#define EXPORT_CLOSEQ_MAX 64 /* foreign fds waiting for the closer thread */
+#define EXPORT_LOG_BURST 20 /* log lines a second at most */
+#define EXPORT_CLOSER_WAIT_MS 2000 /* export_stop() waits this long for the closer */
 
 struct export_client {
 	int fd;
-	pid_t pid;		/* of the peer at connect time, for log lines */
+	pid_t pid; /* of the peer at connect time, for log lines */
 	uid_t uid;
-	int64_t last_ms;	/* last accept or message: for idle drop and eviction */
+	int64_t last_ms; /* last accept or message: for idle drop and eviction */
 };
 
 /*
@@ -78,7 +78,7 @@ struct closeq {
 	pthread_cond_t cond;
 	int refs;
 	int stop;
-	int done;		/* the closer thread is out of its loop */
+	int done; /* the closer thread is out of its loop */
 	unsigned int head;
 	unsigned int count;
 	int fds[EXPORT_CLOSEQ_MAX];
@@ -102,7 +102,7 @@ struct export_server {
 	struct export_client clients[EXPORT_MAX_CLIENTS];
 	int nclients;
 	struct pollfd pfds[2 + EXPORT_MAX_CLIENTS];
-	int64_t accept_resume_ms;	/* 0: accepting */
+	int64_t accept_resume_ms; /* 0: accepting */
 	int64_t log_window_ms;
 	unsigned int log_lines;
 	unsigned int log_suppressed;
@@ -124,8 +124,8 @@ static void emit(struct export_server *srv, const char *line)
 		fprintf(stderr, "umm-fs: %s\n", line);
 }
 
-__attribute__((format(printf, 2, 3)))
-static void export_log(struct export_server *srv, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void export_log(struct export_server *srv,
+							     const char *fmt, ...)
 {
 	int64_t now = now_ms();
 	char line[512];
@@ -269,7 +269,7 @@ static void closeq_add(struct closeq *q, int fd)
 	}
 	pthread_mutex_unlock(&q->lock);
 	if (fd >= 0)
-		close(fd);	/* not reached; better a slow close than a leak */
+		close(fd); /* not reached; better a slow close than a leak */
 }
 
 /* --- clients --- */
@@ -353,8 +353,7 @@ static void close_received(struct export_server *srv, int fd)
 }
 
 /* Send a reply; on success @fd (if >= 0) goes along. Return 0 or -errno. */
-static int send_reply(struct export_client *c, int32_t status, uint32_t kind, uint64_t size,
-		      int fd)
+static int send_reply(struct export_client *c, int32_t status, uint32_t kind, uint64_t size, int fd)
 {
 	char msg[sizeof(struct umm_rep)];
 	union {
@@ -442,7 +441,7 @@ static int client_serve(struct export_server *srv, struct export_client *c)
 			if (nfds++ == 0)
 				fd = got;
 			else
-				close_received(srv, got);	/* not reached: room for one */
+				close_received(srv, got); /* not reached: room for one */
 		}
 	}
 
@@ -485,9 +484,8 @@ static int client_serve(struct export_server *srv, struct export_client *c)
 	close_received(srv, fd);
 
 	if (status)
-		export_log(srv, "export: refused request of pid %d uid %u: %s: %s",
-			   (int)c->pid, (unsigned int)c->uid, why,
-			   errname(-status, eb, sizeof(eb)));
+		export_log(srv, "export: refused request of pid %d uid %u: %s: %s", (int)c->pid,
+			   (unsigned int)c->uid, why, errname(-status, eb, sizeof(eb)));
 
 	n = send_reply(c, status, kind, size, out);
 	if (out >= 0)
@@ -581,15 +579,15 @@ static void *export_thread(void *arg)
 			srv->accept_resume_ms = 0;
 
 		srv->pfds[0] = (struct pollfd){ .fd = srv->stopfd, .events = POLLIN };
-		srv->pfds[1] = (struct pollfd){
-			.fd = srv->accept_resume_ms ? -1 : srv->lfd, .events = POLLIN };
+		srv->pfds[1] = (struct pollfd){ .fd = srv->accept_resume_ms ? -1 : srv->lfd,
+						.events = POLLIN };
 		if (srv->accept_resume_ms)
 			timeout = (int)(srv->accept_resume_ms - now);
 		for (int i = 0; i < nclients; i++) {
 			int64_t left = srv->clients[i].last_ms + EXPORT_IDLE_MS - now;
 
-			srv->pfds[2 + i] = (struct pollfd){ .fd = srv->clients[i].fd,
-							    .events = POLLIN };
+			srv->pfds[2 + i] =
+				(struct pollfd){ .fd = srv->clients[i].fd, .events = POLLIN };
 			if (left < 0)
 				left = 0;
 			if (timeout < 0 || left < timeout)
@@ -645,7 +643,7 @@ static int make_parents(const char *path)
 	for (char *p = dir + 1; (p = strchr(p, '/')); p++) {
 		*p = '\0';
 		if (mkdir(dir, 0755) == 0) {
-			chmod(dir, 0755);	/* whatever the umask */
+			chmod(dir, 0755); /* whatever the umask */
 		} else if (errno != EEXIST) {
 			ret = -errno;
 			break;
@@ -672,7 +670,7 @@ static int remove_stale(const struct sockaddr_un *sa)
 		return -errno;
 	ret = connect(s, (const struct sockaddr *)sa, sizeof(*sa));
 	if (ret == 0 || errno == EAGAIN || errno == EINPROGRESS || errno == EPROTOTYPE) {
-		ret = -EADDRINUSE;	/* somebody serves it */
+		ret = -EADDRINUSE; /* somebody serves it */
 	} else if (errno == ECONNREFUSED) {
 		ret = unlink(sa->sun_path) < 0 && errno != ENOENT ? -errno : 0;
 	} else {
@@ -747,7 +745,7 @@ int export_start(struct export_server **out, const char *path, dev_t mount_dev,
 	/* Signals belong to the daemon's main thread: both threads block them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	srv->closeq->refs++;	/* the closer's, dropped when it exits */
+	srv->closeq->refs++; /* the closer's, dropped when it exits */
 	ret = -pthread_create(&srv->closer, NULL, closer_thread, srv->closeq);
 	if (ret < 0) {
 		srv->closeq->refs--;

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "proto_i.h"	/* UMM_KIND_* */
+#include "proto_i.h" /* UMM_KIND_* */
 
 struct export_server;
 

@@ -42,6 +42,7 @@ void fs_log(const char *fmt, ...)
 	va_end(ap);
 }
 
+// clang-format off
 #define FS_OPT(t, p) { t, offsetof(struct fs_config, p), 1 }
 
 static const struct fuse_opt fs_opts[] = {
@@ -57,6 +58,7 @@ static const struct fuse_opt fs_opts[] = {
 	FS_OPT("--version", show_version),
 	FUSE_OPT_END
 };
+// clang-format on
 
 /*
  * mount.fuse3 (fstab type fuse.umm-fs) runs "umm-fs SOURCE MOUNTPOINT -o ...":
@@ -134,8 +136,8 @@ static int select_heaps(struct fs *fs, const char *list)
 			chosen[k++] = fs->heaps[j];
 	}
 	if (!k) {
-		fprintf(stderr, "umm-fs: heap=%s: none of these heaps is on this machine (found:",
-			list);
+		fprintf(stderr,
+			"umm-fs: heap=%s: none of these heaps is on this machine (found:", list);
 		for (j = 0; j < fs->nheaps; j++)
 			fprintf(stderr, " %s", fs->heaps[j].name);
 		fprintf(stderr, ")\n");
@@ -149,7 +151,8 @@ static int select_heaps(struct fs *fs, const char *list)
 static int opt_size(const char *name, const char *val, uint64_t *out)
 {
 	if (val && parse_size_str(val, out)) {
-		fprintf(stderr, "umm-fs: %s=%s: not a SIZE (a number with an optional K, M, G or T)\n",
+		fprintf(stderr,
+			"umm-fs: %s=%s: not a SIZE (a number with an optional K, M, G or T)\n",
 			name, val);
 		return -1;
 	}
@@ -168,14 +171,15 @@ static int check_options(struct fs *fs, const struct fs_config *cfg, struct umm_
 		fprintf(stderr, "umm-fs: size=0: the mount could hold nothing\n");
 		return -1;
 	}
-	if (cfg->nr_buffers && (parse_count_str(cfg->nr_buffers, &ucfg->nr_buffers) ||
-				!ucfg->nr_buffers)) {
+	if (cfg->nr_buffers &&
+	    (parse_count_str(cfg->nr_buffers, &ucfg->nr_buffers) || !ucfg->nr_buffers)) {
 		fprintf(stderr, "umm-fs: nr_buffers=%s: not a positive count\n", cfg->nr_buffers);
 		return -1;
 	}
 	if (cfg->socket && (cfg->socket[0] != '/' ||
 			    strlen(cfg->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))) {
-		fprintf(stderr, "umm-fs: socket=%s: needs an absolute path shorter than %zu bytes\n",
+		fprintf(stderr,
+			"umm-fs: socket=%s: needs an absolute path shorter than %zu bytes\n",
 			cfg->socket, sizeof(((struct sockaddr_un *)0)->sun_path));
 		return -1;
 	}

@@ -336,8 +336,8 @@ static void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offs
 	struct umm_ctx ctx;
 
 	ctx_of(req, &ctx);
-	fuse_reply_err(req, -umm_fallocate(fs_of(req)->store, &ctx, ino, fi->fh, mode, offset,
-					   length));
+	fuse_reply_err(req,
+		       -umm_fallocate(fs_of(req)->store, &ctx, ino, fi->fh, mode, offset, length));
 }
 
 static void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -392,7 +392,8 @@ static int dir_fill(void *arg, const char *name, const struct stat *st, off_t ne
 		len = fuse_add_direntry_plus(d->req, d->buf + d->used, d->size - d->used, name, &e,
 					     next);
 	} else {
-		len = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, st, next);
+		len = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, st,
+					next);
 	}
 	if (len > d->size - d->used)
 		return 1;

@@ -17,11 +17,11 @@ extern "C" {
  * <linux/dma-buf.h>, so they pass straight to DMA_BUF_IOCTL_SYNC. As there,
  * UMM_SYNC_START is 0: a flags word without UMM_SYNC_END begins CPU access.
  */
-#define UMM_SYNC_READ	(1U << 0)
-#define UMM_SYNC_WRITE	(2U << 0)
-#define UMM_SYNC_RW	(UMM_SYNC_READ | UMM_SYNC_WRITE)
-#define UMM_SYNC_START	(0U << 2)
-#define UMM_SYNC_END	(1U << 2)
+#define UMM_SYNC_READ (1U << 0)
+#define UMM_SYNC_WRITE (2U << 0)
+#define UMM_SYNC_RW (UMM_SYNC_READ | UMM_SYNC_WRITE)
+#define UMM_SYNC_START (0U << 2)
+#define UMM_SYNC_END (1U << 2)
 
 /* Read-only xattr of a umm mount's root: the path of its export socket. */
 #define UMM_XATTR_SOCKET "user.umm.socket"

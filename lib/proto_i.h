@@ -21,35 +21,35 @@
 #include <stdint.h>
 
 /* "UMM1" as bytes in memory on a little-endian host. */
-#define UMM_PROTO_MAGIC		((uint32_t)'U' | (uint32_t)'M' << 8 | (uint32_t)'M' << 16 | \
-				 (uint32_t)'1' << 24)
-#define UMM_PROTO_VERSION	1
+#define UMM_PROTO_MAGIC \
+	((uint32_t)'U' | (uint32_t)'M' << 8 | (uint32_t)'M' << 16 | (uint32_t)'1' << 24)
+#define UMM_PROTO_VERSION 1
 
 /* Operations (umm_req.op, echoed in umm_rep.op). */
-#define UMM_OP_EXPORT		1
+#define UMM_OP_EXPORT 1
 
 /* What the fd of a successful reply is (umm_rep.kind). */
-#define UMM_KIND_MEMFD		1
-#define UMM_KIND_DMABUF		2
+#define UMM_KIND_MEMFD 1
+#define UMM_KIND_DMABUF 2
 
 /* Largest errno a reply may carry (as the kernel's MAX_ERRNO). */
-#define UMM_PROTO_MAX_ERRNO	4095
+#define UMM_PROTO_MAX_ERRNO 4095
 
 struct umm_req {
-	uint32_t magic;		/* UMM_PROTO_MAGIC */
-	uint16_t version;	/* UMM_PROTO_VERSION */
-	uint16_t op;		/* UMM_OP_* */
-	uint32_t flags;		/* 0 */
-	uint32_t reserved;	/* 0 */
+	uint32_t magic; /* UMM_PROTO_MAGIC */
+	uint16_t version; /* UMM_PROTO_VERSION */
+	uint16_t op; /* UMM_OP_* */
+	uint32_t flags; /* 0 */
+	uint32_t reserved; /* 0 */
 };
 
 struct umm_rep {
-	uint32_t magic;		/* UMM_PROTO_MAGIC */
-	uint16_t version;	/* UMM_PROTO_VERSION */
-	uint16_t op;		/* the request's op */
-	int32_t status;		/* 0 or -errno */
-	uint32_t kind;		/* UMM_KIND_* when status == 0, else 0 */
-	uint64_t size;		/* buffer size in bytes when status == 0, else 0 */
+	uint32_t magic; /* UMM_PROTO_MAGIC */
+	uint16_t version; /* UMM_PROTO_VERSION */
+	uint16_t op; /* the request's op */
+	int32_t status; /* 0 or -errno */
+	uint32_t kind; /* UMM_KIND_* when status == 0, else 0 */
+	uint64_t size; /* buffer size in bytes when status == 0, else 0 */
 };
 
 _Static_assert(sizeof(struct umm_req) == 16, "umm_req has padding");

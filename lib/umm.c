@@ -190,7 +190,7 @@ static int find_socket_from_root(int fd, dev_t dev, char *path)
 
 		if (slash == dir) {
 			if (dir[1] == '\0')
-				break;	/* just checked "/" */
+				break; /* just checked "/" */
 			dir[1] = '\0';
 		} else {
 			*slash = '\0';
@@ -280,7 +280,7 @@ static int send_request(int sock, int fd)
 /* Return the fd of a good reply, or -errno (the daemon's status, or -EPROTO). */
 static int recv_reply(int sock)
 {
-	char msg[sizeof(struct umm_rep) + 1];	/* + 1 to see a longer message as truncated */
+	char msg[sizeof(struct umm_rep) + 1]; /* + 1 to see a longer message as truncated */
 	union {
 		char buf[CMSG_SPACE(REPLY_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
@@ -323,7 +323,7 @@ static int recv_reply(int sock)
 	}
 
 	if (n == 0)
-		ret = -ECONNRESET;	/* the daemon hung up without an answer */
+		ret = -ECONNRESET; /* the daemon hung up without an answer */
 	else if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 		ret = -EPROTO;
 	else

@@ -152,8 +152,8 @@ Test(constraints, merge_device_union_over_the_limit_is_einval_naming_devices)
 	umm_constraints_init(&p);
 	umm_constraints_init(&c);
 	for (int i = 0; i < UMM_DEVICES_MAX; i++)
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s/dev/p%d", i ? " " : "",
-			 i);
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s/dev/p%d",
+			 i ? " " : "", i);
 	cset(&p, UMM_C_DEVICES, list);
 	cset(&c, UMM_C_DEVICES, "/dev/extra");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), -EINVAL);
@@ -285,13 +285,15 @@ Test(constraints, format_gives_the_effective_line_exactly)
 
 	umm_constraints_init(&c);
 	eff_line(&c, line, sizeof(line));
-	cr_assert_str_eq(line,
-			 "size=none align=4K contiguous=0 cache=cached heap=auto devices= max_bytes=none");
+	cr_assert_str_eq(
+		line,
+		"size=none align=4K contiguous=0 cache=cached heap=auto devices= max_bytes=none");
 
 	cset(&c, UMM_C_SIZE, "8M");
 	eff_line(&c, line, sizeof(line));
-	cr_assert_str_eq(line,
-			 "size=8M align=4K contiguous=0 cache=cached heap=auto devices= max_bytes=none");
+	cr_assert_str_eq(
+		line,
+		"size=8M align=4K contiguous=0 cache=cached heap=auto devices= max_bytes=none");
 
 	cset(&c, UMM_C_SIZE, "1536");
 	cset(&c, UMM_C_ALIGN, "2097152");
@@ -383,15 +385,32 @@ Test(constraints, set_bad_values_are_einval_and_leave_the_set_unchanged)
 		int which;
 		const char *value;
 	} bad[] = {
-		{ UMM_C_SIZE, "" },	      { UMM_C_SIZE, "8Q" },	  { UMM_C_SIZE, "-1" },
-		{ UMM_C_SIZE, " 8M" },	      { UMM_C_SIZE, "99999999999999999999" },
-		{ UMM_C_ALIGN, "3K" },	      { UMM_C_ALIGN, "0" },	  { UMM_C_ALIGN, "2K" },
-		{ UMM_C_ALIGN, "2G" },	      { UMM_C_ALIGN, "abc" },	  { UMM_C_CONTIGUOUS, "2" },
-		{ UMM_C_CONTIGUOUS, "yes" },  { UMM_C_CONTIGUOUS, "" },	  { UMM_C_CACHE, "fast" },
-		{ UMM_C_CACHE, "Cached" },    { UMM_C_CACHE, "" },	  { UMM_C_HEAP, "Bad Name" },
-		{ UMM_C_HEAP, "" },	      { UMM_C_HEAP, "1heap" },	  { UMM_C_DEVICES, "relative" },
-		{ UMM_C_DEVICES, "/dev/a x" }, { UMM_C_DEVICES, "/" },	  { UMM_C_MAX_BYTES, "1.5G" },
-		{ UMM_C_MAX_BYTES, "-1" },    { 0, "1" },		  { 1 << 12, "1" },
+		{ UMM_C_SIZE, "" },
+		{ UMM_C_SIZE, "8Q" },
+		{ UMM_C_SIZE, "-1" },
+		{ UMM_C_SIZE, " 8M" },
+		{ UMM_C_SIZE, "99999999999999999999" },
+		{ UMM_C_ALIGN, "3K" },
+		{ UMM_C_ALIGN, "0" },
+		{ UMM_C_ALIGN, "2K" },
+		{ UMM_C_ALIGN, "2G" },
+		{ UMM_C_ALIGN, "abc" },
+		{ UMM_C_CONTIGUOUS, "2" },
+		{ UMM_C_CONTIGUOUS, "yes" },
+		{ UMM_C_CONTIGUOUS, "" },
+		{ UMM_C_CACHE, "fast" },
+		{ UMM_C_CACHE, "Cached" },
+		{ UMM_C_CACHE, "" },
+		{ UMM_C_HEAP, "Bad Name" },
+		{ UMM_C_HEAP, "" },
+		{ UMM_C_HEAP, "1heap" },
+		{ UMM_C_DEVICES, "relative" },
+		{ UMM_C_DEVICES, "/dev/a x" },
+		{ UMM_C_DEVICES, "/" },
+		{ UMM_C_MAX_BYTES, "1.5G" },
+		{ UMM_C_MAX_BYTES, "-1" },
+		{ 0, "1" },
+		{ 1 << 12, "1" },
 	};
 	struct umm_constraints c;
 	struct snap before, after;
@@ -440,9 +459,12 @@ Test(constraints, get_gives_the_text_as_set_and_enodata_when_unset)
 		int which;
 		const char *in, *out;
 	} cases[] = {
-		{ UMM_C_SIZE, "8388608", "8M" },	 { UMM_C_SIZE, "1536\n", "1536" },
-		{ UMM_C_ALIGN, "65536", "64K" },	 { UMM_C_CONTIGUOUS, "1", "1" },
-		{ UMM_C_CACHE, "uncached", "uncached" }, { UMM_C_HEAP, "dma-heap:system", "dma-heap:system" },
+		{ UMM_C_SIZE, "8388608", "8M" },
+		{ UMM_C_SIZE, "1536\n", "1536" },
+		{ UMM_C_ALIGN, "65536", "64K" },
+		{ UMM_C_CONTIGUOUS, "1", "1" },
+		{ UMM_C_CACHE, "uncached", "uncached" },
+		{ UMM_C_HEAP, "dma-heap:system", "dma-heap:system" },
 		{ UMM_C_DEVICES, "/dev/b  /dev/a", "/dev/b /dev/a" },
 		{ UMM_C_MAX_BYTES, "0", "0" },
 	};
@@ -518,8 +540,11 @@ Test(constraints, cset_names_map_to_bits)
 Test(constraints, met_names_the_first_constraint_a_buffer_fails)
 {
 	struct umm_constraints e;
-	struct umm_bufprops b = { .heap = "memfd", .align = 4096, .contiguous = false,
-				  .cache = UMM_CACHE_CACHED, .devices = NULL };
+	struct umm_bufprops b = { .heap = "memfd",
+				  .align = 4096,
+				  .contiguous = false,
+				  .cache = UMM_CACHE_CACHED,
+				  .devices = NULL };
 	const char *why = "unset";
 
 	umm_constraints_init(&e);
@@ -563,15 +588,20 @@ Test(constraints, met_names_the_first_constraint_a_buffer_fails)
 /* a dma-buf heap of plain pages, 64M at most, no write-combine */
 static const struct heap FAKE_SYS = {
 	.name = "fake-sys",
-	.caps = { .dmabuf = true, .cache_modes = CM(UMM_CACHE_CACHED) | CM(UMM_CACHE_UNCACHED),
-		  .max_size = 64 * MiB, .align = 4096 },
+	.caps = { .dmabuf = true,
+		  .cache_modes = CM(UMM_CACHE_CACHED) | CM(UMM_CACHE_UNCACHED),
+		  .max_size = 64 * MiB,
+		  .align = 4096 },
 };
 /* a CMA-like heap: contiguous up to 16M, 1M alignment, write-combine */
 static const struct heap FAKE_CMA = {
 	.name = "fake-cma",
-	.caps = { .dmabuf = true, .contiguous = true, .contig_max = 16 * MiB,
+	.caps = { .dmabuf = true,
+		  .contiguous = true,
+		  .contig_max = 16 * MiB,
 		  .cache_modes = CM(UMM_CACHE_CACHED) | CM(UMM_CACHE_WRITECOMBINE),
-		  .max_size = 16 * MiB, .align = MiB },
+		  .max_size = 16 * MiB,
+		  .align = MiB },
 };
 /* like memfd: CPU only, cached only, no size limit, growable */
 static const struct heap FAKE_CPU = {
@@ -1053,8 +1083,9 @@ Test(store, create_in_a_sized_dir_allocates_at_once)
 	cr_assert_eq(statfs_used(), MiB);
 	/* sized at once: a write past its end is refused */
 	cr_assert_eq(umm_write(S, &CTX, st.st_ino, oo.fh, "x", 1, (off_t)MiB), -EPERM);
-	cr_assert_str_eq(getx(d, "user.umm.effective", buf, sizeof(buf)),
-			 "size=1M align=4K contiguous=0 cache=cached heap=auto devices= max_bytes=none");
+	cr_assert_str_eq(
+		getx(d, "user.umm.effective", buf, sizeof(buf)),
+		"size=1M align=4K contiguous=0 cache=cached heap=auto devices= max_bytes=none");
 	umm_release(S, &CTX, st.st_ino, oo.fh);
 }
 
@@ -1105,7 +1136,8 @@ Test(store, user_size_is_charged_per_uid)
 	setx(d, "user.umm.size", "512K");
 	cr_assert_eq(create_as(&CTX, d, "a1", O_RDWR, NULL, NULL), 0);
 	cr_assert_eq(create_as(&CTX, d, "a2", O_RDWR, NULL, NULL), -ENOSPC, "uid 1000 is full");
-	cr_assert_eq(create_as(&CTX2, d, "b1", O_RDWR, NULL, NULL), 0, "uid 1001 has its own budget");
+	cr_assert_eq(create_as(&CTX2, d, "b1", O_RDWR, NULL, NULL), 0,
+		     "uid 1001 has its own budget");
 	cr_assert_eq(create_as(&CTX2, d, "b2", O_RDWR, NULL, NULL), -ENOSPC, "uid 1001 is full");
 	cr_assert_eq(used_of(d), MiB);
 	cr_assert_eq(stats_().buffers, 2);
@@ -1424,8 +1456,9 @@ Test(store, tightening_align_over_existing_buffers_is_ebusy)
 	cr_assert_eq(getx_ret(d, "user.umm.align"), -ENODATA, "nothing was set");
 	cr_assert_eq(setx_ret(a, "user.umm.align", "64K"), -EBUSY, "an ancestor too");
 	cr_assert_eq(getx_ret(a, "user.umm.align"), -ENODATA);
-	cr_assert_str_eq(getx(d, "user.umm.effective", buf, sizeof(buf)),
-			 "size=64K align=4K contiguous=0 cache=cached heap=auto devices= max_bytes=none");
+	cr_assert_str_eq(
+		getx(d, "user.umm.effective", buf, sizeof(buf)),
+		"size=64K align=4K contiguous=0 cache=cached heap=auto devices= max_bytes=none");
 	/* what the buffers meet is fine */
 	setx(d, "user.umm.align", "4K");
 	setx(d, "user.umm.cache", "cached");
@@ -1472,8 +1505,9 @@ Test(store, heap_conflicting_with_an_ancestor_is_einval)
 	cr_assert_eq(getx_ret(d, "user.umm.heap"), -ENODATA);
 	setx(ROOT, "user.umm.cache", "cached");
 	cr_assert_eq(setx_ret(d, "user.umm.cache", "uncached"), -EINVAL);
-	cr_assert_str_eq(getx(d, "user.umm.effective", buf, sizeof(buf)),
-			 "size=none align=4K contiguous=0 cache=cached heap=memfd devices= max_bytes=none");
+	cr_assert_str_eq(
+		getx(d, "user.umm.effective", buf, sizeof(buf)),
+		"size=none align=4K contiguous=0 cache=cached heap=memfd devices= max_bytes=none");
 	/* heap=auto: no setting of its own */
 	setx(d, "user.umm.heap", "memfd");
 	setx(d, "user.umm.heap", "auto");
@@ -1610,7 +1644,8 @@ Test(store, other_user_xattrs_are_stored_byte_exact)
 	cr_assert_eq(umm_getxattr(S, b, "user.big", back, UMM_XATTR_VALUE_MAX),
 		     (ssize_t)UMM_XATTR_VALUE_MAX);
 	cr_assert_eq(memcmp(big, back, UMM_XATTR_VALUE_MAX), 0);
-	cr_assert_eq(umm_setxattr(S, &CTX, b, "user.big2", big, UMM_XATTR_VALUE_MAX + 1, 0), -E2BIG);
+	cr_assert_eq(umm_setxattr(S, &CTX, b, "user.big2", big, UMM_XATTR_VALUE_MAX + 1, 0),
+		     -E2BIG);
 	free(big);
 	free(back);
 }
@@ -1648,7 +1683,8 @@ Test(store, xattr_create_and_replace_flags)
 Test(store, getxattr_size_0_gives_the_length_and_a_short_buffer_is_erange)
 {
 	char buf[128];
-	const char *line = "size=none align=4K contiguous=0 cache=cached heap=auto devices= max_bytes=none";
+	const char *line =
+		"size=none align=4K contiguous=0 cache=cached heap=auto devices= max_bytes=none";
 	uint64_t d;
 
 	store_up(64 * MiB, 0, 0);
@@ -1689,7 +1725,8 @@ Test(store, effective_with_a_long_device_list_is_returned_whole)
 		memcpy(path, "/dev/", 5);
 		path[5] = (char)('0' + i / 10);
 		path[6] = (char)('0' + i % 10);
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "", path);
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "",
+			 path);
 	}
 	setx(d, "user.umm.devices", list);
 	snprintf(expect, sizeof(expect),
@@ -1947,7 +1984,8 @@ Test(store, export_gives_an_fd_of_the_requested_access_and_pins_the_size)
 	cr_assert_eq(resize_(b, 0, 0), -EBUSY);
 	cr_assert_eq(size_of(b), 8192);
 	cr_assert_str_eq(getx(b, "user.umm.exports", buf, sizeof(buf)), "1");
-	cr_assert_eq(setx_ret(b, "user.umm.cache", "uncached"), -EPERM, "cache fixed once exported");
+	cr_assert_eq(setx_ret(b, "user.umm.cache", "uncached"), -EPERM,
+		     "cache fixed once exported");
 
 	rw = umm_export(S, b, O_RDWR, &kind, &size);
 	cr_assert_geq(rw, 0);
@@ -2061,19 +2099,19 @@ Test(store, freeing_everything_returns_buffers_bytes_and_fds_to_baseline)
 	sub = mkdir_(s, "sub");
 	setx(s, "user.umm.size", "1M");
 	setx(d, "user.note", "x");
-	b1 = create_(s, "b1", O_RDWR, &fh1);		/* sized */
-	b2 = create_(d, "b2", O_WRONLY, &fh2);		/* staged, grown by writes */
+	b1 = create_(s, "b1", O_RDWR, &fh1); /* sized */
+	b2 = create_(d, "b2", O_WRONLY, &fh2); /* staged, grown by writes */
 	cr_assert_eq(umm_write(S, &CTX, b2, fh2, page, sizeof(page), 8192), 4096);
 	umm_release(S, &CTX, b2, fh2);
-	rfh = open_(b2, O_RDONLY);			/* seals it */
+	rfh = open_(b2, O_RDONLY); /* seals it */
 	umm_release(S, &CTX, b2, rfh);
-	cr_assert_eq(resize_(b2, 65536, 0), 0);		/* reallocated */
+	cr_assert_eq(resize_(b2, 65536, 0), 0); /* reallocated */
 	b3 = create_(sub, "b3", O_RDWR, &fh3);
 	umm_release(S, &CTX, b3, fh3);
 	fd = umm_export(S, b3, O_RDWR, &kind, &size);
 	cr_assert_geq(fd, 0);
 	close(fd);
-	b4 = create_(d, "b4", O_RDWR, &fh4);		/* staged, empty */
+	b4 = create_(d, "b4", O_RDWR, &fh4); /* staged, empty */
 	cr_assert_eq(umm_rename(S, &CTX, s, "b1", d, "b1", 0), 0);
 	cr_assert_gt(count_fds(), base);
 	cr_assert_eq(stats_().buffers, 4);

@@ -231,7 +231,8 @@ Test(proto, encode_reply_checks_its_arguments)
 	unsigned char buf[64];
 
 	cr_assert_eq(proto_encode_rep(buf, sizeof(struct umm_rep) - 1, UMM_OP_EXPORT, 0,
-				      UMM_KIND_MEMFD, 0), -EMSGSIZE);
+				      UMM_KIND_MEMFD, 0),
+		     -EMSGSIZE);
 	cr_assert_eq(proto_encode_rep(buf, sizeof(buf), UMM_OP_EXPORT, 1, 0, 0), -EINVAL);
 	cr_assert_eq(proto_encode_rep(buf, sizeof(buf), UMM_OP_EXPORT, -4096, 0, 0), -EINVAL);
 	cr_assert_eq(proto_encode_rep(buf, sizeof(buf), UMM_OP_EXPORT, 0, 0, 0), -EINVAL);
