@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -540,14 +541,44 @@ static int realize(struct umm_store *s, struct umm_node *n)
 	return 0;
 }
 
+/* How long an open or resize waits for a release the kernel has yet to send. */
+#define RELEASE_WAIT_NS 1000000000L
+
+/*
+ * Wait until @n has at most @max_open handles and @max_writers daemon-served
+ * writers, or a second has passed. The kernel sends RELEASE asynchronously:
+ * right after a writer's close(), the next open may still see it.
+ * Called with the lock held; returns with it held.
+ */
+static void wait_released(struct umm_store *s, struct umm_node *n, unsigned max_open,
+			  unsigned max_writers)
+{
+	struct timespec dl;
+
+	if (n->nopen <= max_open && n->buf.nwriters <= max_writers)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_nsec += RELEASE_WAIT_NS % 1000000000L;
+	dl.tv_sec += RELEASE_WAIT_NS / 1000000000L + dl.tv_nsec / 1000000000L;
+	dl.tv_nsec %= 1000000000L;
+	while (n->nopen > max_open || n->buf.nwriters > max_writers)
+		if (pthread_cond_timedwait(&s->released, &s->lock, &dl) == ETIMEDOUT)
+			break;
+}
+
+/* Why a buffer changes size: a size someone chose, a write past the end, O_TRUNC. */
+enum resize_why { RESIZE_DECLARE, RESIZE_WRITE, RESIZE_TRUNC };
+
 /*
  * Resize buffer @n to @size. @issuer is the handle the request came through,
  * or NULL. A staged buffer grows or shrinks in place; a sealed one is
  * reallocated and copied, only when it was never exported and nobody but a
- * daemon-served @issuer holds it open.
+ * daemon-served @issuer holds it open. A sealed buffer grown by a write is
+ * filled again (staged), so the writes that follow cost no copy; one resized
+ * by a chosen size is sealed again at once.
  */
 static int resize(struct umm_store *s, struct umm_node *n, uint64_t size, struct umm_handle *issuer,
-		  const struct umm_ctx *ctx)
+		  const struct umm_ctx *ctx, enum resize_why why)
 {
 	struct umm_buffer *b = &n->buf;
 	uint64_t old_charge = b->charged;
@@ -558,6 +589,8 @@ static int resize(struct umm_store *s, struct umm_node *n, uint64_t size, struct
 		return -EISDIR;
 	if (size > (uint64_t)INT64_MAX)
 		return -EFBIG;
+	if (b->staged)
+		b->declared = why == RESIZE_DECLARE && size;
 	if (size == b->mem.size)
 		return 0;
 	if (b->staged) {
@@ -577,6 +610,10 @@ static int resize(struct umm_store *s, struct umm_node *n, uint64_t size, struct
 			charge(s, n, c);
 		return 0;
 	}
+	if (why == RESIZE_WRITE && b->declared)
+		return -EPERM;
+	if (!b->exports)
+		wait_released(s, n, issuer ? 1u : 0u, UINT_MAX);
 	if (b->exports || n->nopen > (issuer ? 1u : 0u) || (issuer && issuer->passthrough)) {
 		if (s->cfg.log)
 			s->cfg.log("resize of %s to %llu refused: buffer is %s",
@@ -603,10 +640,11 @@ static int resize(struct umm_store *s, struct umm_node *n, uint64_t size, struct
 	heap_free(b->heap, &b->mem);
 	b->mem = mem;
 	b->staged = true;
+	b->declared = why == RESIZE_DECLARE && size;
 	b->charged = old_charge + charge_of(size);
 	charge(s, n, charge_of(size));
-	/* an emptied buffer is filled again; a resized one keeps its fixed size */
-	if (size)
+	/* emptied or grown by a write: filled again; given a size: fixed again */
+	if (size && why == RESIZE_DECLARE)
 		ret = realize(s, n);
 	return ret;
 }
@@ -623,7 +661,13 @@ int umm_store_new(struct umm_store **out, const struct umm_config *cfg)
 
 	if (!s)
 		return -ENOMEM;
+	pthread_condattr_t ca;
+
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->released, &ca);
+	pthread_condattr_destroy(&ca);
 	s->cfg = *cfg;
 	s->next_ino = UMM_ROOT_INO;
 	s->tab_size = 1024;
@@ -690,6 +734,7 @@ void umm_store_free(struct umm_store *s)
 	free(s->name_tab);
 	free(s->users);
 	free(s->socket);
+	pthread_cond_destroy(&s->released);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -821,7 +866,8 @@ int umm_setattr(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino,
 		goto out;
 	}
 	if (sa->valid & UMM_SET_SIZE) {
-		ret = resize(s, n, sa->size, sa->fh ? handle_of(n, sa->fh) : NULL, ctx);
+		ret = resize(s, n, sa->size, sa->fh ? handle_of(n, sa->fh) : NULL, ctx,
+			     sa->size ? RESIZE_DECLARE : RESIZE_TRUNC);
 		if (ret)
 			goto out;
 		now(&n->mtime);
@@ -977,14 +1023,23 @@ static int open_buffer(struct umm_store *s, const struct umm_ctx *ctx, struct um
 	int ret;
 
 	if ((flags & O_TRUNC) && acc != O_RDONLY && b->mem.size) {
-		ret = resize(s, n, 0, NULL, ctx);
+		ret = resize(s, n, 0, NULL, ctx, RESIZE_TRUNC);
 		if (ret)
 			return ret;
 	}
-	if (b->staged && acc != O_WRONLY && !b->nwriters && b->mem.size) {
-		ret = realize(s, n);
-		if (ret)
-			return ret;
+	/*
+	 * A reader takes a filled buffer as finished, and so does a read-write
+	 * open of one whose size was chosen (truncate, fallocate); a read-write
+	 * open of one filled by writes alone may go on writing past its end
+	 * (dd seek=), so it stays filling.
+	 */
+	if (b->staged && b->mem.size && (acc == O_RDONLY || (acc == O_RDWR && b->declared))) {
+		wait_released(s, n, UINT_MAX, 0);
+		if (!b->nwriters) {
+			ret = realize(s, n);
+			if (ret)
+				return ret;
+		}
 	}
 	if (!b->staged && s->cfg.passthrough && ctx->backing_open && !b->mem.map &&
 	    (acc != O_WRONLY || b->npt)) {
@@ -1067,6 +1122,7 @@ int umm_create(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 	n->buf.want.name = "umm";
 	n->buf.cache = eff.cache;
 	n->buf.sync = UMM_SYNC_CPU;
+	n->buf.declared = size != 0;
 	n->parent = dir; /* for the quota check before attaching */
 	if (size) {
 		struct heap_req req;
@@ -1172,6 +1228,7 @@ void umm_release(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, u
 			n->buf.nwriters--;
 		n->nopen--;
 		free(h);
+		pthread_cond_broadcast(&s->released);
 		maybe_free(s, n, ctx);
 	}
 	unlock(s);
@@ -1254,11 +1311,10 @@ ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, 
 	m = &n->buf.mem;
 	end = (uint64_t)off + size;
 	if (end > m->size) {
-		if (!n->buf.staged) {
+		/* a sealed buffer grows only while nobody else holds it (and is filled again) */
+		ret = resize(s, n, end, h, ctx, RESIZE_WRITE);
+		if (ret == -EBUSY)
 			ret = -EPERM;
-			goto out;
-		}
-		ret = resize(s, n, end, h, ctx);
 		if (ret)
 			goto out;
 	}
@@ -1301,7 +1357,7 @@ int umm_fallocate(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, 
 	} else if (mode & ~FALLOC_FL_KEEP_SIZE) {
 		ret = -EOPNOTSUPP;
 	} else if (end > n->buf.mem.size && !(mode & FALLOC_FL_KEEP_SIZE)) {
-		ret = resize(s, n, end, handle_of(n, fh), ctx);
+		ret = resize(s, n, end, handle_of(n, fh), ctx, RESIZE_DECLARE);
 		if (!ret) {
 			now(&n->mtime);
 			n->ctime = n->mtime;
@@ -2047,8 +2103,8 @@ out:
  * umm_export() - an fd of buffer @ino's memory with access @accmode, for the
  * export socket
  *
- * A staged buffer is sealed first (-EBUSY while a daemon-served writer still
- * fills it, -EINVAL while it is empty). *@kind: 1 memfd, 2 dma-buf.
+ * A staged buffer is sealed first (-EBUSY while a daemon-served writer other
+ * than the traded fd still fills it, -EINVAL while it is empty).
  * Returns the fd (owned by the caller) or -errno.
  */
 int umm_export(struct umm_store *s, uint64_t ino, int accmode, uint32_t *kind, uint64_t *size)
@@ -2067,7 +2123,11 @@ int umm_export(struct umm_store *s, uint64_t ino, int accmode, uint32_t *kind, u
 		goto out;
 	}
 	if (n->buf.staged) {
-		if (n->buf.nwriters) {
+		/* the fd traded, when writable, is a writer itself: the sender's own */
+		unsigned own = accmode != O_RDONLY;
+
+		wait_released(s, n, UINT_MAX, own);
+		if (n->buf.nwriters > own) {
 			ret = -EBUSY;
 			goto out;
 		}

@@ -29,6 +29,9 @@ struct umm_xattr {
  * @nwriters:   daemon-served handles open for writing
  * @npt:        passthrough handles open
  * @backing_id: the passthrough backing id registered for @mem, 0 for none
+ * @declared:   its size was chosen (the directory's user.umm.size, truncate,
+ *              fallocate) rather than reached by writes; a chosen size never
+ *              grows by a write
  */
 struct umm_buffer {
 	struct heap *heap;
@@ -42,6 +45,7 @@ struct umm_buffer {
 	unsigned nwriters;
 	unsigned npt;
 	int backing_id;
+	bool declared;
 };
 
 /**
@@ -100,6 +104,7 @@ struct umm_user {
 
 struct umm_store {
 	pthread_mutex_t lock;
+	pthread_cond_t released; /* broadcast whenever a handle is released */
 	struct umm_config cfg;
 	struct umm_node *root;
 	uint64_t next_ino;

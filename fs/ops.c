@@ -63,6 +63,8 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* RELEASE travels as a background request: let many be in flight */
+	conn->max_background = 64;
 	/* the writeback cache would turn passthrough off and hide writes from budgets */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 #ifdef UMM_HAVE_PASSTHROUGH

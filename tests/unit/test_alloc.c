@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1909,10 +1910,55 @@ Test(store, open_for_reading_seals_a_filled_buffer)
 	b = create_(d, "b", O_WRONLY, &fh);
 	cr_assert_eq(umm_write(S, &CTX, b, fh, "abc", 3, 0), 3);
 	umm_release(S, &CTX, b, fh);
-	rfh = open_(b, O_RDWR);
-	cr_assert_eq(umm_write(S, &CTX, b, rfh, "d", 1, 3), -EPERM, "sized on open for reading");
+	rfh = open_(b, O_RDONLY);
+	fh = open_(b, O_WRONLY);
+	cr_assert_eq(umm_write(S, &CTX, b, fh, "d", 1, 3), -EPERM,
+		     "sealed while a reader holds it");
+	cr_assert_eq(umm_write(S, &CTX, b, fh, "X", 1, 0), 1, "writes inside still work");
 	cr_assert_eq(size_of(b), 3);
 	umm_release(S, &CTX, b, rfh);
+	/* its size came from writes: its sole writer may extend it again (one copy) */
+	cr_assert_eq(umm_write(S, &CTX, b, fh, "d", 1, 3), 1);
+	cr_assert_eq(size_of(b), 4);
+	umm_release(S, &CTX, b, fh);
+}
+
+Test(store, read_write_open_of_a_buffer_filled_by_writes_keeps_it_filling)
+{
+	char back[8];
+	uint64_t d, b, fh;
+
+	/* dd seek= opens O_RDWR to write past the end of what an earlier writer left */
+	store_up(64 * MiB, 0, 0);
+	d = mkdir_(ROOT, "d");
+	b = create_(d, "b", O_WRONLY, &fh);
+	cr_assert_eq(umm_write(S, &CTX, b, fh, "abc", 3, 0), 3);
+	umm_release(S, &CTX, b, fh);
+	fh = open_(b, O_RDWR);
+	cr_assert_eq(umm_write(S, &CTX, b, fh, "def", 3, 3), 3);
+	cr_assert_eq(umm_read(S, b, fh, back, 8, 0), 6);
+	cr_assert_eq(memcmp(back, "abcdef", 6), 0);
+	umm_release(S, &CTX, b, fh);
+}
+
+Test(store, read_write_open_of_a_buffer_given_its_size_seals_it)
+{
+	uint64_t d, b, fh;
+
+	store_up(64 * MiB, 0, 0);
+	d = mkdir_(ROOT, "d");
+	b = create_(d, "b", O_WRONLY, &fh);
+	umm_release(S, &CTX, b, fh);
+	cr_assert_eq(resize_(b, 8192, 0), 0, "truncate -s 8K");
+	fh = open_(b, O_RDWR);
+	cr_assert_eq(umm_write(S, &CTX, b, fh, "x", 1, 8192), -EPERM,
+		     "a chosen size does not grow");
+	cr_assert_eq(size_of(b), 8192);
+	umm_release(S, &CTX, b, fh);
+	/* not even for a sole write-only opener */
+	fh = open_(b, O_WRONLY);
+	cr_assert_eq(umm_write(S, &CTX, b, fh, "x", 1, 8192), -EPERM);
+	umm_release(S, &CTX, b, fh);
 }
 
 /* ---- export ---- */
@@ -2342,4 +2388,40 @@ Test(store, names_are_bounded_by_the_size_budget_like_tmpfs_nr_inodes)
 	cr_assert_eq(umm_mkdir(S, &CTX, ROOT, "again", 0755, &st), -ENOSPC);
 	umm_forget(S, &CTX, d0, 1);
 	cr_assert_eq(umm_mkdir(S, &CTX, ROOT, "again", 0755, &st), 0);
+}
+
+struct late_release {
+	uint64_t ino, fh;
+};
+
+static void *release_later(void *arg)
+{
+	struct late_release *lr = arg;
+
+	usleep(100 * 1000);
+	umm_release(S, &CTX, lr->ino, lr->fh);
+	return NULL;
+}
+
+Test(store, open_waits_for_a_release_in_flight_then_seals)
+{
+	struct late_release lr;
+	struct umm_open_out oo;
+	uint64_t d, wfh;
+	pthread_t t;
+
+	/* the kernel sends RELEASE after close() returns: the next open may come first */
+	store_up(64 * MiB, 0, 0);
+	d = mkdir_(ROOT, "d");
+	lr.ino = create_(d, "b", O_WRONLY, &lr.fh);
+	cr_assert_eq(umm_write(S, &CTX, lr.ino, lr.fh, "abc", 3, 0), 3);
+	cr_assert_eq(pthread_create(&t, NULL, release_later, &lr), 0);
+	cr_assert_eq(umm_open(S, &CTX, lr.ino, O_RDONLY, &oo), 0);
+	pthread_join(t, NULL);
+	/* the open sealed it: with the reader holding it, no writer extends it */
+	wfh = open_(lr.ino, O_WRONLY);
+	cr_assert_eq(umm_write(S, &CTX, lr.ino, wfh, "d", 1, 3), -EPERM);
+	cr_assert_eq(size_of(lr.ino), 3);
+	umm_release(S, &CTX, lr.ino, wfh);
+	umm_release(S, &CTX, lr.ino, oo.fh);
 }
