@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * umm_cli.c - tiny helper for the shell integration tests: the system calls
+ * that no standard tool makes with an exact errno.
+ *
+ *   umm_cli open PATH FLAGS [DATA]   open(2) with FLAGS (comma list of r, w, rw,
+ *                                    creat, excl, trunc, append), write DATA
+ *   umm_cli rename OLD NEW [noreplace|exchange]
+ *                                    renameat2(2)
+ *   umm_cli export PATH [r|w|rw]     umm_open(3); prints "size accmode"
+ *   umm_cli pwrite PATH OFFSET       write stdin at OFFSET through an O_WRONLY
+ *                                    open (O_CREAT, no O_TRUNC), as a filler would
+ *   umm_cli setxattr PATH NAME VALUE [create|replace]
+ *                                    setxattr(2) with XATTR_CREATE/XATTR_REPLACE
+ *
+ * Failure: "umm_cli: WHAT: strerror(errno)" on stderr and exit status 1, so
+ * that tests can match the errno text as with any other tool.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <umm.h>
+
+static int die(const char *what, const char *arg)
+{
+	fprintf(stderr, "umm_cli: %s %s: %s\n", what, arg, strerror(errno));
+	return 1;
+}
+
+static int parse_flags(const char *s, int *flags)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	int f = 0, acc = -1;
+
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "r"))
+			acc = O_RDONLY;
+		else if (!strcmp(tok, "w"))
+			acc = O_WRONLY;
+		else if (!strcmp(tok, "rw"))
+			acc = O_RDWR;
+		else if (!strcmp(tok, "creat"))
+			f |= O_CREAT;
+		else if (!strcmp(tok, "excl"))
+			f |= O_EXCL;
+		else if (!strcmp(tok, "trunc"))
+			f |= O_TRUNC;
+		else if (!strcmp(tok, "append"))
+			f |= O_APPEND;
+		else {
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	if (acc < 0)
+		return -1;
+	*flags = f | acc;
+	return 0;
+}
+
+static int cmd_open(int argc, char **argv)
+{
+	int flags, fd;
+
+	if (argc < 4 || parse_flags(argv[3], &flags)) {
+		fprintf(stderr, "usage: umm_cli open PATH FLAGS [DATA]\n");
+		return 2;
+	}
+	fd = open(argv[2], flags | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return die("open", argv[2]);
+	if (argc > 4) {
+		size_t len = strlen(argv[4]);
+		ssize_t n = write(fd, argv[4], len);
+
+		if (n < 0)
+			return die("write", argv[2]);
+		if ((size_t)n != len) {
+			fprintf(stderr, "umm_cli: write %s: short write %zd of %zu\n", argv[2], n,
+				len);
+			return 1;
+		}
+	}
+	if (close(fd))
+		return die("close", argv[2]);
+	return 0;
+}
+
+static int cmd_rename(int argc, char **argv)
+{
+	unsigned int flags = 0;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: umm_cli rename OLD NEW [noreplace|exchange]\n");
+		return 2;
+	}
+	if (argc > 4) {
+		if (!strcmp(argv[4], "noreplace"))
+			flags = RENAME_NOREPLACE;
+		else if (!strcmp(argv[4], "exchange"))
+			flags = RENAME_EXCHANGE;
+		else
+			return 2;
+	}
+	if (renameat2(AT_FDCWD, argv[2], AT_FDCWD, argv[3], flags))
+		return die("rename", argv[2]);
+	return 0;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+	int flags = O_RDONLY, fd, acc;
+	struct stat st;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: umm_cli export PATH [r|w|rw]\n");
+		return 2;
+	}
+	if (argc > 3 && parse_flags(argv[3], &flags))
+		return 2;
+	fd = umm_open(argv[2], flags);
+	if (fd < 0)
+		return die("umm_open", argv[2]);
+	if (fstat(fd, &st))
+		return die("fstat of the exported fd of", argv[2]);
+	acc = fcntl(fd, F_GETFL) & O_ACCMODE;
+	printf("%lld %s\n", (long long)st.st_size,
+	       acc == O_RDONLY ? "r" :
+	       acc == O_WRONLY ? "w" :
+				 "rw");
+	close(fd);
+	return 0;
+}
+
+static int cmd_pwrite(int argc, char **argv)
+{
+	char buf[65536];
+	long long off;
+	char *end;
+	ssize_t n;
+	int fd;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: umm_cli pwrite PATH OFFSET < DATA\n");
+		return 2;
+	}
+	off = strtoll(argv[3], &end, 10);
+	if (*end || off < 0)
+		return 2;
+	fd = open(argv[2], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return die("open", argv[2]);
+	while ((n = read(0, buf, sizeof(buf))) > 0) {
+		char *p = buf;
+
+		while (n > 0) {
+			ssize_t w = pwrite(fd, p, (size_t)n, (off_t)off);
+
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				return die("pwrite", argv[2]);
+			}
+			p += w;
+			n -= w;
+			off += w;
+		}
+	}
+	if (n < 0)
+		return die("read of stdin for", argv[2]);
+	if (close(fd))
+		return die("close", argv[2]);
+	return 0;
+}
+
+static int cmd_setxattr(int argc, char **argv)
+{
+	int flags = 0;
+
+	if (argc < 5) {
+		fprintf(stderr, "usage: umm_cli setxattr PATH NAME VALUE [create|replace]\n");
+		return 2;
+	}
+	if (argc > 5) {
+		if (!strcmp(argv[5], "create"))
+			flags = XATTR_CREATE;
+		else if (!strcmp(argv[5], "replace"))
+			flags = XATTR_REPLACE;
+		else
+			return 2;
+	}
+	if (setxattr(argv[2], argv[3], argv[4], strlen(argv[4]), flags))
+		return die("setxattr", argv[2]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		goto usage;
+	if (!strcmp(argv[1], "open"))
+		return cmd_open(argc, argv);
+	if (!strcmp(argv[1], "rename"))
+		return cmd_rename(argc, argv);
+	if (!strcmp(argv[1], "export"))
+		return cmd_export(argc, argv);
+	if (!strcmp(argv[1], "pwrite"))
+		return cmd_pwrite(argc, argv);
+	if (!strcmp(argv[1], "setxattr"))
+		return cmd_setxattr(argc, argv);
+usage:
+	fprintf(stderr, "usage: umm_cli open|rename|export|pwrite|setxattr ...\n");
+	return 2;
+}
