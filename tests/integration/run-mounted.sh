@@ -14,7 +14,10 @@
 # in the environment, and passes the test's exit status through (77 = skip).
 #
 # EXTRA mount options come from the environment variable UMM_FS_OPTIONS and,
-# for a script, from a line "# umm-fs-options: OPTS" near its top.
+# for a script, from a line "# umm-fs-options: OPTS" near its top. A line
+# "# umm-hugepages: N" reserves N more 2 MiB huge pages (vm.nr_hugepages)
+# before mounting and puts the old count back afterwards; where the kernel
+# cannot give them, the test is skipped (77).
 #
 # The test fails, whatever its own status, when the daemon died during it
 # (a crash) or did not leave after the unmount. The daemon's stderr is
@@ -159,6 +162,10 @@ cleanup() {
 			fi
 		fi
 	fi
+	if [ -n "$huge_saved" ]; then
+		echo "$huge_saved" >"$huge_file" 2>/dev/null ||
+			say "could not put vm.nr_hugepages back to $huge_saved"
+	fi
 	if [ "$show_log" = 1 ] && [ -s "$log" ]; then
 		say "---- umm-fs stderr ($log) ----"
 		cat "$log" >&2
@@ -173,8 +180,29 @@ on_signal() {
 	exit 1
 }
 
+huge_file=/proc/sys/vm/nr_hugepages
+huge_saved=
 trap cleanup EXIT
 trap on_signal INT TERM HUP
+
+# Huge pages the test asks for, reserved before the daemon probes its heaps.
+huge_want=$(head -c 4096 "$test_prog" 2>/dev/null | grep -a -m1 '^# umm-hugepages:' |
+	sed 's/^# umm-hugepages:[[:space:]]*//; s/[[:space:]]*$//')
+if [ -n "$huge_want" ]; then
+	if [ ! -w "$huge_file" ]; then
+		say "SKIP: $huge_file is not writable: cannot reserve huge pages"
+		exit 77
+	fi
+	huge_saved=$(cat "$huge_file")
+	huge_free=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
+	echo $((huge_saved + huge_want)) >"$huge_file" 2>/dev/null
+	huge_got=$(($(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo) - huge_free))
+	if [ "$huge_got" -lt "$huge_want" ]; then
+		say "SKIP: the kernel gave $huge_got of $huge_want huge pages asked for"
+		exit 77
+	fi
+	say "reserved $huge_want huge pages (vm.nr_hugepages $huge_saved -> $((huge_saved + huge_want)))"
+fi
 
 # Mount options.
 opts="socket=$sock"
