@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -1275,6 +1276,8 @@ ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size
 		if (ret < 0)
 			ret = -errno;
 	}
+	if (ret > 0)
+		s->read_bytes += (uint64_t)ret;
 	now(&n->atime);
 out:
 	unlock(s);
@@ -1326,6 +1329,8 @@ ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, 
 		if (ret < 0)
 			ret = -errno;
 	}
+	if (ret > 0)
+		s->write_bytes += (uint64_t)ret;
 	now(&n->mtime);
 	n->ctime = n->mtime;
 out:
@@ -1650,17 +1655,18 @@ enum xkind {
 	X_USED, /* ro, directories */
 	X_HEAPS, /* ro, root */
 	X_SOCKET, /* ro, root */
+	X_STATS, /* ro, root */
 	X_CACHE, /* buffers: rw until exported */
 	X_SYNC, /* buffers: rw */
 	X_HEAP, /* buffers: ro */
 	X_CONTIG, /* buffers: ro */
 	X_EXPORTS, /* buffers: ro */
 	X_DMABUF, /* buffers: ro */
+	X_MEMFD, /* buffers: ro */
 };
 
-static const char *const buf_names[] = {
-	"cache", "sync", "heap", "contiguous", "exports", "dmabuf"
-};
+static const char *const buf_names[] = { "cache",   "sync",   "heap", "contiguous",
+					 "exports", "dmabuf", "memfd" };
 
 /* What a user.umm.* name means on @n; X_NONE for a name that is none of ours. */
 static enum xkind umm_name_kind(struct umm_store *s, const struct umm_node *n, const char *key,
@@ -1679,6 +1685,8 @@ static enum xkind umm_name_kind(struct umm_store *s, const struct umm_node *n, c
 			return X_HEAPS;
 		if (n == s->root && !strcmp(key, "socket"))
 			return X_SOCKET;
+		if (n == s->root && !strcmp(key, "stats"))
+			return X_STATS;
 		return X_NONE;
 	}
 	for (size_t i = 0; i < sizeof(buf_names) / sizeof(buf_names[0]); i++)
@@ -1955,6 +1963,23 @@ static int umm_value(struct umm_store *s, struct umm_node *n, enum xkind k, int 
 			return snprintf(out, len, "%s", "");
 		return snprintf(out, len, "%llu", (unsigned long long)st.st_ino);
 	}
+	case X_MEMFD: {
+		struct stat st;
+
+		/* as /proc/PID/maps and fdinfo name it: device (hex) and inode */
+		if (n->buf.mem.dmabuf_fd >= 0 || n->buf.mem.fd < 0 || fstat(n->buf.mem.fd, &st))
+			return snprintf(out, len, "%s", "");
+		return snprintf(out, len, "%02x:%02x %llu", major(st.st_dev), minor(st.st_dev),
+				(unsigned long long)st.st_ino);
+	}
+	case X_STATS:
+		return snprintf(out, len,
+				"buffers=%llu dirs=%llu used=%llu reads=%llu read_bytes=%llu "
+				"writes=%llu write_bytes=%llu exports=%llu",
+				(unsigned long long)s->nbuffers, (unsigned long long)s->ndirs,
+				(unsigned long long)s->used, (unsigned long long)s->reads,
+				(unsigned long long)s->read_bytes, (unsigned long long)s->writes,
+				(unsigned long long)s->write_bytes, (unsigned long long)s->exports);
 	default:
 		return -ENODATA;
 	}
@@ -2042,6 +2067,7 @@ ssize_t umm_listxattr(struct umm_store *s, uint64_t ino, char *buf, size_t size)
 		if (n == s->root) {
 			used = list_add(buf, size, used, XATTR_UMM, "heaps");
 			used = list_add(buf, size, used, XATTR_UMM, "socket");
+			used = list_add(buf, size, used, XATTR_UMM, "stats");
 		}
 	} else {
 		for (size_t i = 0; i < sizeof(buf_names) / sizeof(buf_names[0]); i++)
@@ -2143,6 +2169,7 @@ int umm_export(struct umm_store *s, uint64_t ino, int accmode, uint32_t *kind, u
 	if (ret < 0)
 		goto out;
 	n->buf.exports++;
+	s->exports++;
 	*kind = n->buf.mem.dmabuf_fd >= 0 ? 2 : 1;
 	*size = n->buf.mem.size;
 out:

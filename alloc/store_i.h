@@ -118,7 +118,9 @@ struct umm_store {
 	struct umm_user *users;
 	size_t nusers;
 	char *socket;
-	uint64_t reads, writes;
+	uint64_t reads, writes; /* daemon-served read and write requests */
+	uint64_t read_bytes, write_bytes; /* and the bytes they moved */
+	uint64_t exports; /* fds handed out by the export socket */
 };
 
 #endif /* UMM_STORE_I_H */

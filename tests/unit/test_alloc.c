@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -1779,11 +1780,12 @@ Test(store, listxattr_lists_own_constraints_effective_used_and_user_names)
 					   "user.umm.effective", "user.umm.used_bytes",
 					   "user.pixfmt" };
 	static const char *const root[] = { "user.umm.effective", "user.umm.used_bytes",
-					    "user.umm.heaps", "user.umm.socket" };
-	static const char *const buf[] = { "user.umm.cache",   "user.umm.sync",
-					   "user.umm.heap",    "user.umm.contiguous",
-					   "user.umm.exports", "user.umm.dmabuf",
-					   "user.a",	       "user.b" };
+					    "user.umm.heaps", "user.umm.socket", "user.umm.stats" };
+	static const char *const buf[] = {
+		"user.umm.cache",      "user.umm.sync",	   "user.umm.heap",
+		"user.umm.contiguous", "user.umm.exports", "user.umm.dmabuf",
+		"user.umm.memfd",      "user.a",	   "user.b"
+	};
 	uint64_t d, b;
 
 	store_up(64 * MiB, 0, 0);
@@ -2424,4 +2426,34 @@ Test(store, open_waits_for_a_release_in_flight_then_seals)
 	cr_assert_eq(size_of(lr.ino), 3);
 	umm_release(S, &CTX, lr.ino, wfh);
 	umm_release(S, &CTX, lr.ino, oo.fh);
+}
+
+Test(store, stats_count_daemon_served_bytes_and_memfd_names_the_memory)
+{
+	char buf[256], want[64];
+	uint64_t d, b, fh;
+	uint32_t kind;
+	uint64_t size;
+	struct stat st;
+	int fd;
+
+	store_up(64 * MiB, 0, 0);
+	d = mkdir_(ROOT, "d");
+	b = create_(d, "b", O_WRONLY, &fh);
+	cr_assert_eq(umm_write(S, &CTX, b, fh, "hello", 5, 0), 5);
+	umm_release(S, &CTX, b, fh);
+	fh = open_(b, O_RDONLY);
+	cr_assert_eq(umm_read(S, b, fh, buf, sizeof(buf), 0), 5);
+	umm_release(S, &CTX, b, fh);
+	fd = umm_export(S, b, O_RDONLY, &kind, &size);
+	cr_assert_geq(fd, 0);
+	cr_assert_str_eq(getx(ROOT, "user.umm.stats", buf, sizeof(buf)),
+			 "buffers=1 dirs=2 used=4096 reads=1 read_bytes=5 writes=1 write_bytes=5 "
+			 "exports=1");
+	/* the exported fd is the buffer's memfd: same device and inode */
+	cr_assert_eq(fstat(fd, &st), 0);
+	snprintf(want, sizeof(want), "%02x:%02x %llu", major(st.st_dev), minor(st.st_dev),
+		 (unsigned long long)st.st_ino);
+	cr_assert_str_eq(getx(b, "user.umm.memfd", buf, sizeof(buf)), want);
+	close(fd);
 }
