@@ -287,20 +287,29 @@ static bool chain_fits(struct umm_node *dir, uint64_t delta)
 static int charge(struct umm_store *s, struct umm_node *n, uint64_t bytes)
 {
 	uint64_t old = n->buf.charged;
+	const char *over = NULL;
 	struct umm_user *u;
 
 	if (bytes > old) {
 		uint64_t d = bytes - old;
 
-		if (s->used + d < s->used || s->used + d > s->cfg.size)
-			return -ENOSPC;
 		u = user_get(s, n->uid, true);
 		if (!u)
 			return -ENOMEM;
-		if (s->cfg.user_size && (u->used + d < u->used || u->used + d > s->cfg.user_size))
+		if (s->used + d < s->used || s->used + d > s->cfg.size)
+			over = "the mount's size=";
+		else if (s->cfg.user_size &&
+			 (u->used + d < u->used || u->used + d > s->cfg.user_size))
+			over = "its owner's user_size=";
+		else if (!chain_fits(n->parent, d))
+			over = "a user.umm.max_bytes on its path";
+		if (over) {
+			if (s->cfg.log)
+				s->cfg.log("%s: %llu bytes more refused: they would exceed %s",
+					   n->name ? n->name : "(new buffer)",
+					   (unsigned long long)d, over);
 			return -ENOSPC;
-		if (!chain_fits(n->parent, d))
-			return -ENOSPC;
+		}
 	} else {
 		u = user_get(s, n->uid, false);
 	}
@@ -1086,6 +1095,7 @@ int umm_create(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 	char why[160];
 	uint64_t size;
 	char *nm;
+	bool charge_refused = false;
 	int ret, h;
 
 	lock(s);
@@ -1125,12 +1135,14 @@ int umm_create(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 	n->buf.sync = UMM_SYNC_CPU;
 	n->buf.declared = size != 0;
 	n->parent = dir; /* for the quota check before attaching */
+	n->name = nm; /* for the log line of a refused charge */
 	if (size) {
 		struct heap_req req;
 
 		umm_heap_req(&eff, size, &req);
 		req.name = "umm";
 		ret = charge(s, n, charge_of(size));
+		charge_refused = ret == -ENOSPC;
 		if (!ret) {
 			ret = heap_alloc(n->buf.heap, &req, &n->buf.mem);
 			if (!ret && n->buf.mem.size > size) {
@@ -1152,13 +1164,14 @@ int umm_create(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 		n->buf.staged = true;
 	}
 	n->parent = NULL;
+	n->name = NULL;
 	if (ret == -EMFILE || ret == -ENFILE) {
 		/* the daemon's fd table is full: to the caller that is a full mount */
 		if (s->cfg.log)
 			s->cfg.log("create %s refused: the daemon has no fd left (%s)", name,
 				   strerror(-ret));
 		ret = -ENOSPC;
-	} else if (ret && s->cfg.log) {
+	} else if (ret && !charge_refused && s->cfg.log) {
 		s->cfg.log("create %s failed: %s", name, strerror(-ret));
 	}
 	if (ret) {
