@@ -372,7 +372,8 @@ int main(int argc, char *argv[])
 		ret = fuse_session_loop_mt(se, lc);
 		fuse_loop_cfg_destroy(lc);
 	}
-	ret = ret ? 1 : 0;
+	/* a signal ends the loop with its number: a clean stop, like an unmount */
+	ret = ret < 0 ? 1 : 0;
 out_export:
 	export_stop(srv);
 out_unmount:
