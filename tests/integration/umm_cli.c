@@ -12,6 +12,16 @@
  *                                    open (O_CREAT, no O_TRUNC), as a filler would
  *   umm_cli setxattr PATH NAME VALUE [create|replace]
  *                                    setxattr(2) with XATTR_CREATE/XATTR_REPLACE
+ *   umm_cli map PATH [auto|export] [close]
+ *                                    open PATH O_RDWR and mmap it MAP_SHARED:
+ *                                    auto (the default) maps the FUSE fd, and
+ *                                    umm_open(3)'s fd where that gives ENODEV
+ *                                    (no passthrough); export always maps
+ *                                    umm_open(3)'s fd. With close, the fd is
+ *                                    closed once mapped, so only the mapping
+ *                                    holds the buffer. Prints "ready fuse FD"
+ *                                    or "ready export FD" (FD -1 after close),
+ *                                    then waits until killed.
  *
  * Failure: "umm_cli: WHAT: strerror(errno)" on stderr and exit status 1, so
  * that tests can match the errno text as with any other tool.
@@ -21,9 +31,11 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -206,6 +218,71 @@ static int cmd_setxattr(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Map a buffer and keep the mapping until killed: a holder for umm-ls -p to
+ * find. The fd that was mapped is printed, so that a test knows which fd
+ * number the holder shows.
+ */
+static int cmd_map(int argc, char **argv)
+{
+	bool export = false, keep = true;
+	const char *how = "fuse";
+	struct stat st;
+	void *p;
+	int i, fd;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: umm_cli map PATH [auto|export] [close]\n");
+		return 2;
+	}
+	for (i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "export"))
+			export = true;
+		else if (!strcmp(argv[i], "close"))
+			keep = false;
+		else if (strcmp(argv[i], "auto"))
+			return 2;
+	}
+	fd = -1;
+	p = MAP_FAILED;
+	if (!export) {
+		fd = open(argv[2], O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return die("open", argv[2]);
+		if (fstat(fd, &st))
+			return die("fstat", argv[2]);
+		if (st.st_size == 0) {
+			fprintf(stderr, "umm_cli: map %s: empty buffer\n", argv[2]);
+			return 1;
+		}
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED && errno != ENODEV)
+			return die("mmap", argv[2]);
+		if (p == MAP_FAILED)
+			close(fd);
+	}
+	if (p == MAP_FAILED) {
+		/* No passthrough: the daemon serves the FUSE fd; map the memory fd. */
+		how = "export";
+		fd = umm_open(argv[2], O_RDWR);
+		if (fd < 0)
+			return die("umm_open", argv[2]);
+		if (fstat(fd, &st))
+			return die("fstat of the exported fd of", argv[2]);
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			return die("mmap of the exported fd of", argv[2]);
+	}
+	if (!keep) {
+		close(fd);
+		fd = -1;
+	}
+	printf("ready %s %d\n", how, fd);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -220,7 +297,9 @@ int main(int argc, char **argv)
 		return cmd_pwrite(argc, argv);
 	if (!strcmp(argv[1], "setxattr"))
 		return cmd_setxattr(argc, argv);
+	if (!strcmp(argv[1], "map"))
+		return cmd_map(argc, argv);
 usage:
-	fprintf(stderr, "usage: umm_cli open|rename|export|pwrite|setxattr ...\n");
+	fprintf(stderr, "usage: umm_cli open|rename|export|pwrite|setxattr|map ...\n");
 	return 2;
 }
