@@ -158,8 +158,7 @@ else
 fi
 
 # Man pages.
-man_pages=(man3/umm_open.3 man7/umm.7 man8/umm-fs.8)
-[ -e "$MESON_SOURCE_ROOT/man/umm-ls.1" ] && man_pages+=(man1/umm-ls.1)
+man_pages=(man1/umm-ls.1 man1/umm-demo.1 man3/umm_open.3 man7/umm.7 man8/umm-fs.8)
 for p in "${man_pages[@]}"; do
 	expect_file file "$mandir/$p"
 done
