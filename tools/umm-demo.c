@@ -695,6 +695,35 @@ static int recv_frame(const struct role_ctx *c, uint32_t k)
 	return 0;
 }
 
+/**
+ * open_slots() - open every ring slot by path with @oflags and map it
+ * @c:      the role; its slots get their fds and mappings
+ * @oflags: O_RDWR or O_RDONLY (the kernel checks the access, as for any file)
+ *
+ * Return: 0 or -errno (reported).
+ */
+static int open_slots(struct role_ctx *c, int oflags)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	for (unsigned int i = 0; i < c->cfg->ring; i++) {
+		ret = slot_path(c, i, path, sizeof(path));
+		if (ret < 0)
+			return ret;
+		c->slots[i].fd = open(path, oflags | O_CLOEXEC);
+		if (c->slots[i].fd < 0) {
+			ret = -errno;
+			complain(-ret, "open %s", path);
+			return ret;
+		}
+		ret = map_slot(c, &c->slots[i], path, oflags);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 /*
  * The camera: opens every slot by path, passes their fds to the filter, then
  * draws frame k into slot k % ring once the consumer has freed that slot.
@@ -703,26 +732,16 @@ static int run_producer(struct role_ctx *c)
 {
 	unsigned int ring = c->cfg->ring, i, y;
 	struct demo_msg m = { .type = MSG_FDS };
-	char path[PATH_MAX];
 	int fds[MAX_RING];
 	uint32_t k, s;
 	uint32_t *px;
 	int ret;
 
-	for (i = 0; i < ring; i++) {
-		ret = slot_path(c, i, path, sizeof(path));
-		if (ret < 0)
-			return ret;
-		c->slots[i].fd = open(path, O_RDWR | O_CLOEXEC);
-		if (c->slots[i].fd < 0) {
-			complain(errno, "open %s", path);
-			return -errno;
-		}
-		ret = map_slot(c, &c->slots[i], path, O_RDWR);
-		if (ret < 0)
-			return ret;
+	ret = open_slots(c, O_RDWR);
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < ring; i++)
 		fds[i] = c->slots[i].fd;
-	}
 	/* The fds on the mount, not the memfds: the filter trades them itself if it must. */
 	ret = role_send(OUT_FD, &m, fds, ring);
 	if (ret < 0)
@@ -908,26 +927,15 @@ static int write_ppm(struct role_ctx *c, const uint8_t *px, uint32_t k)
  */
 static int run_consumer(struct role_ctx *c)
 {
-	unsigned int ring = c->cfg->ring, i;
-	char path[PATH_MAX];
+	unsigned int ring = c->cfg->ring;
 	uint32_t *expect;
 	struct demo_msg m;
 	uint32_t k, s;
 	int ret;
 
-	for (i = 0; i < ring; i++) {
-		ret = slot_path(c, i, path, sizeof(path));
-		if (ret < 0)
-			return ret;
-		c->slots[i].fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (c->slots[i].fd < 0) {
-			complain(errno, "open %s", path);
-			return -errno;
-		}
-		ret = map_slot(c, &c->slots[i], path, O_RDONLY);
-		if (ret < 0)
-			return ret;
-	}
+	ret = open_slots(c, O_RDONLY);
+	if (ret < 0)
+		return ret;
 	expect = calloc(c->cfg->width, sizeof(*expect));
 	if (!expect) {
 		complain(ENOMEM, "a row of %u pixels", c->cfg->width);

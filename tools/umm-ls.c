@@ -42,6 +42,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "parse.h"
+
 #ifndef UMM_VERSION
 #define UMM_VERSION "unknown"
 #endif
@@ -1053,45 +1055,17 @@ static void format_size(uint64_t v, char *buf, size_t size)
 }
 
 /**
- * parse_size() - a size as umm prints it, in bytes
+ * size_value() - a size as umm prints it, in bytes
  * @s: decimal digits with an optional K, M, G or T suffix (umm(7), Sizes)
  * @v: set to the number of bytes
  *
+ * The daemon's own parser (alloc/parse.c, libc only), so umm-ls reads
+ * exactly what umm writes.
  * Return: true, or false for NULL, "none", or anything else umm does not write.
  */
-static bool parse_size(const char *s, uint64_t *v)
+static bool size_value(const char *s, uint64_t *v)
 {
-	char digits[24];
-	unsigned int shift = 0;
-	size_t len;
-
-	if (!s || !(len = strlen(s)) || len >= sizeof(digits))
-		return false;
-	memcpy(digits, s, len + 1);
-	switch (digits[len - 1]) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		break;
-	}
-	if (shift)
-		digits[len - 1] = '\0';
-	if (!parse_u64(digits, v) || *v > (UINT64_MAX >> shift))
-		return false;
-	*v <<= shift;
-	return true;
+	return s && !parse_size_str(s, v);
 }
 
 static void mode_string(mode_t m, char *s)
@@ -1220,7 +1194,7 @@ static void long_columns(const struct entry *e, char cols[C_NR][64])
 		/* A directory: bytes used by its subtree, and its effective constraints. */
 		const char *eff = e->dx[XD_EFFECTIVE];
 
-		if (parse_size(e->dx[XD_USED], &v))
+		if (size_value(e->dx[XD_USED], &v))
 			format_size(v, cols[C_SIZE], 64);
 		else
 			snprintf(cols[C_SIZE], 64, "?");
@@ -1406,7 +1380,7 @@ static void json_size(const char *s)
 {
 	uint64_t v;
 
-	if (parse_size(s, &v))
+	if (size_value(s, &v))
 		printf("%" PRIu64, v);
 	else
 		fputs("null", stdout);
