@@ -35,7 +35,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -283,6 +286,49 @@ static int cmd_map(int argc, char **argv)
 		pause();
 }
 
+/*
+ * Stand in for a syslog daemon: bind a datagram socket at PATH (as /dev/log),
+ * print "ready", then print every message received, one a line, until one
+ * contains MATCH or SECONDS pass without it (exit 1).
+ */
+static int cmd_listen(int argc, char **argv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char msg[2048];
+	int fd, secs;
+
+	if (argc < 5 || strlen(argv[2]) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "usage: umm_cli listen PATH MATCH SECONDS\n");
+		return 2;
+	}
+	secs = atoi(argv[4]);
+	memcpy(sa.sun_path, argv[2], strlen(argv[2]) + 1);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return die("bind", argv[2]);
+	printf("ready\n");
+	fflush(stdout);
+	for (int waited = 0; waited < secs * 10;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 100) <= 0) {
+			waited++;
+			continue;
+		}
+		n = recv(fd, msg, sizeof(msg) - 1, 0);
+		if (n <= 0)
+			continue;
+		msg[n] = '\0';
+		printf("%s\n", msg);
+		fflush(stdout);
+		if (strstr(msg, argv[3]))
+			return 0;
+	}
+	fprintf(stderr, "umm_cli listen: no message with '%s' in %d s\n", argv[3], secs);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -299,7 +345,9 @@ int main(int argc, char **argv)
 		return cmd_setxattr(argc, argv);
 	if (!strcmp(argv[1], "map"))
 		return cmd_map(argc, argv);
+	if (!strcmp(argv[1], "listen"))
+		return cmd_listen(argc, argv);
 usage:
-	fprintf(stderr, "usage: umm_cli open|rename|export|pwrite|setxattr|map ...\n");
+	fprintf(stderr, "usage: umm_cli open|rename|export|pwrite|setxattr|map|listen ...\n");
 	return 2;
 }
