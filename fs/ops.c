@@ -471,8 +471,20 @@ static void xattr_reply(fuse_req_t req, char *buf, size_t size, ssize_t ret)
 
 static void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	char *buf = size ? malloc(size) : NULL;
+	char *buf;
 	ssize_t ret;
+
+	/*
+	 * Only user.* names exist here. The kernel asks for security.capability
+	 * before every write, passthrough writes included (file_remove_privs:
+	 * FUSE clears SB_NOSEC, so the answer is never cached): answer at once,
+	 * without the store's lock.
+	 */
+	if (strncmp(name, "user.", 5)) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	buf = size ? malloc(size) : NULL;
 
 	if (size && !buf) {
 		fuse_reply_err(req, ENOMEM);
