@@ -3,7 +3,7 @@
 #
 # Installs the build dir into a temporary DESTDIR (no rebuild), then checks:
 #   - every file lands under the prefix, nothing elsewhere;
-#   - sbin/umm-fs, bin/umm-ls and bin/umm-demo (those that are built);
+#   - sbin/umm-fs, bin/umm-ls, bin/umm-demo and bin/umm-bench (those built);
 #   - libumm.so.X.Y.Z with its soname links, exporting only the public API;
 #   - include/umm.h (the source's), umm.pc;
 #   - the man pages (umm-ls.1 where its source exists, umm_open.3 and its
@@ -45,6 +45,7 @@ fi
 : "${UMM_FS:?UMM_FS is not set}"
 UMM_LS=${UMM_LS:-}
 UMM_DEMO=${UMM_DEMO:-}
+UMM_BENCH=${UMM_BENCH:-}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/umm-install.XXXXXX")
 trap 'rm -rf -- "$tmp"' EXIT
@@ -109,7 +110,7 @@ expect_file() {
 }
 
 expect_file exe "$sbindir/umm-fs"
-for tool in "umm-ls:$UMM_LS" "umm-demo:$UMM_DEMO"; do
+for tool in "umm-ls:$UMM_LS" "umm-demo:$UMM_DEMO" "umm-bench:$UMM_BENCH"; do
 	name=${tool%%:*} built=${tool#*:}
 	if [ -n "$built" ] && [ -e "$built" ]; then
 		expect_file exe "$bindir/$name"
@@ -158,7 +159,7 @@ else
 fi
 
 # Man pages.
-man_pages=(man1/umm-ls.1 man1/umm-demo.1 man3/umm_open.3 man7/umm.7 man8/umm-fs.8)
+man_pages=(man1/umm-ls.1 man1/umm-demo.1 man1/umm-bench.1 man3/umm_open.3 man7/umm.7 man8/umm-fs.8)
 for p in "${man_pages[@]}"; do
 	expect_file file "$mandir/$p"
 done
