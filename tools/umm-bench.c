@@ -412,8 +412,12 @@ static int mount_umm(struct bench *b, struct target *t, const char *opts)
 		if (waitpid(pid, &ret, WNOHANG) == pid) {
 			t->fs_pid = -1;
 			t->mounted = false;
-			snprintf(t->note, sizeof(t->note),
-				 "umm-fs exited before it mounted (see %s)", t->log);
+			char msg[sizeof(t->note)];
+
+			/* through msg: GCC 12 with -fsanitize takes note and log to overlap */
+			snprintf(msg, sizeof(msg), "umm-fs exited before it mounted (see %s)",
+				 t->log);
+			memcpy(t->note, msg, sizeof(msg));
 			return -ECHILD;
 		}
 		if (got_signal)
@@ -661,7 +665,8 @@ static struct result summarize(double *v, unsigned int n)
 
 	if (!n)
 		return r;
-	qsort(v, n, sizeof(*v), cmp_double);
+	if (n > 1) /* never qsort(NULL, 0, ...) */
+		qsort(v, n, sizeof(*v), cmp_double);
 	r.min = v[0];
 	r.max = v[n - 1];
 	r.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;

@@ -504,6 +504,16 @@ static size_t new_listing(const char *title)
 	return nlistings - 1;
 }
 
+/*
+ * qsort() for arrays that may be empty: an empty array's pointer may be NULL,
+ * and qsort() must not be given NULL even with no elements (UBSan says so).
+ */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
 	/* Byte order, as ls sorts with LC_ALL=C: the same on every machine. */
@@ -565,7 +575,7 @@ static void collect_dir(const char *path, int fd, const struct chain *up)
 	/* listings[] may move as subdirectories add listings; ents[] does not. */
 	ents = listings[li].ents;
 	n = listings[li].n;
-	qsort(ents, n, sizeof(*ents), entry_cmp);
+	sort(ents, n, sizeof(*ents), entry_cmp);
 
 	for (i = 0; opt.recursive && i < n; i++) {
 		const struct chain *c;
@@ -714,7 +724,7 @@ static void build_keys(void)
 			}
 		}
 	}
-	qsort(keys, nkeys, sizeof(*keys), key_cmp);
+	sort(keys, nkeys, sizeof(*keys), key_cmp);
 }
 
 /* What one process holds, found before we know whether it is the daemon. */
@@ -999,7 +1009,7 @@ static void scan_holders(void)
 			struct entry *e = &listings[li].ents[i];
 
 			if (e->nholders > 1)
-				qsort(e->holders, e->nholders, sizeof(*e->holders), holder_cmp);
+				sort(e->holders, e->nholders, sizeof(*e->holders), holder_cmp);
 		}
 	}
 	if (unreadable)
@@ -1604,7 +1614,7 @@ static void print_totals(bool blank)
 		}
 	}
 	if (nt)
-		qsort(t, nt, sizeof(*t), total_cmp);
+		sort(t, nt, sizeof(*t), total_cmp);
 	for (j = 0; j < nt; j++) {
 		if (opt.json) {
 			bool first = true;
@@ -1730,8 +1740,8 @@ int main(int argc, char **argv)
 		else
 			*GROW(listings[files].ents, listings[files].n) = e;
 	}
-	qsort(listings[files].ents, listings[files].n, sizeof(struct entry), entry_cmp);
-	qsort(dirs, ndirs, sizeof(*dirs), entry_cmp);
+	sort(listings[files].ents, listings[files].n, sizeof(struct entry), entry_cmp);
+	sort(dirs, ndirs, sizeof(*dirs), entry_cmp);
 	for (i = 0; i < ndirs; i++) {
 		int fd = open(dirs[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
