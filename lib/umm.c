@@ -71,11 +71,34 @@ struct sock_cache_entry {
 	char path[SUN_PATH_MAX];
 };
 
+/*
+ * Connections to export sockets kept open between calls, at most CONN_PER_DEV
+ * a mount: connecting costs about as much as the request itself. Only idle
+ * connections are in the table: a call takes one out, so no other thread (and
+ * no child forked meanwhile) can use it, and puts it back when done. The
+ * daemon drops a client idle for 10 s (or the one idle longest when it has
+ * too many), so a kept connection may be dead: the call then retries once on
+ * a new one.
+ */
+#define CONN_PER_DEV 2
+#define CONN_MAX (SOCK_CACHE_SIZE * CONN_PER_DEV)
+
+struct conn {
+	int fd; /* -1: free slot */
+	dev_t dev; /* of the mount */
+	ino_t ino; /* of the socket: is fd still ours? */
+	char path[SUN_PATH_MAX];
+};
+
 static struct {
 	pthread_mutex_t lock;
 	unsigned int next;
 	struct sock_cache_entry e[SOCK_CACHE_SIZE];
-} sock_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct conn conn[CONN_MAX];
+} sock_cache = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.conn = { [0 ... CONN_MAX - 1] = { .fd = -1 } },
+};
 
 static pthread_once_t sock_cache_once = PTHREAD_ONCE_INIT;
 
@@ -85,14 +108,103 @@ static void sock_cache_prepare(void)
 	pthread_mutex_lock(&sock_cache.lock);
 }
 
-static void sock_cache_release(void)
+static void sock_cache_parent(void)
 {
+	pthread_mutex_unlock(&sock_cache.lock);
+}
+
+/* The child shares no connection with its parent: it connects anew when it needs to. */
+static void sock_cache_child(void)
+{
+	for (unsigned int i = 0; i < CONN_MAX; i++) {
+		if (sock_cache.conn[i].fd >= 0)
+			close(sock_cache.conn[i].fd);
+		sock_cache.conn[i].fd = -1;
+	}
 	pthread_mutex_unlock(&sock_cache.lock);
 }
 
 static void sock_cache_init(void)
 {
-	pthread_atfork(sock_cache_prepare, sock_cache_release, sock_cache_release);
+	pthread_atfork(sock_cache_prepare, sock_cache_parent, sock_cache_child);
+}
+
+/*
+ * Is @fd still the socket of inode @ino? getsockopt() first: unlike fstat(),
+ * it never waits for anyone, whatever file @fd has become.
+ */
+static int conn_is(int fd, ino_t ino)
+{
+	socklen_t len = sizeof(int);
+	struct stat st;
+	int type;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
+		return 0;
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == ino;
+}
+
+/*
+ * Take a kept connection to @path for mount @dev out of the table: its fd, or
+ * -1 if there is none. Connections of @dev to another path are closed.
+ */
+static int conn_take(dev_t dev, const char *path)
+{
+	int fd = -1;
+
+	pthread_once(&sock_cache_once, sock_cache_init);
+	pthread_mutex_lock(&sock_cache.lock);
+	for (unsigned int i = 0; i < CONN_MAX && fd < 0; i++) {
+		struct conn *c = &sock_cache.conn[i];
+
+		if (c->fd < 0 || c->dev != dev)
+			continue;
+		/* Closed (and maybe reused) behind our back, say by close_range(): not ours. */
+		if (!conn_is(c->fd, c->ino)) {
+			c->fd = -1;
+			continue;
+		}
+		if (strcmp(c->path, path))
+			close(c->fd); /* the mount's socket moved: a stale connection */
+		else
+			fd = c->fd;
+		c->fd = -1;
+	}
+	pthread_mutex_unlock(&sock_cache.lock);
+	return fd;
+}
+
+/* Put connection @sock back, or close it if @dev has enough already. */
+static void conn_put(dev_t dev, const char *path, int sock)
+{
+	struct conn *slot = NULL;
+	unsigned int kept = 0;
+	struct stat st;
+
+	if (fstat(sock, &st) < 0) {
+		close(sock);
+		return;
+	}
+	pthread_once(&sock_cache_once, sock_cache_init);
+	pthread_mutex_lock(&sock_cache.lock);
+	for (unsigned int i = 0; i < CONN_MAX; i++) {
+		struct conn *c = &sock_cache.conn[i];
+
+		if (c->fd < 0)
+			slot = slot ? slot : c;
+		else if (c->dev == dev)
+			kept++;
+	}
+	if (slot && kept < CONN_PER_DEV) {
+		slot->fd = sock;
+		slot->dev = dev;
+		slot->ino = st.st_ino;
+		memcpy(slot->path, path, strlen(path) + 1);
+		sock = -1;
+	}
+	pthread_mutex_unlock(&sock_cache.lock);
+	if (sock >= 0)
+		close(sock);
 }
 
 static int sock_cache_get(dev_t dev, char *path)
@@ -277,8 +389,12 @@ static int send_request(int sock, int fd)
 	return 0;
 }
 
-/* Return the fd of a good reply, or -errno (the daemon's status, or -EPROTO). */
-static int recv_reply(int sock)
+/*
+ * Return the fd of a good reply, or -errno (the daemon's status, or -EPROTO).
+ * *@keep is set when the connection can carry further requests: a reply,
+ * good or a refusal, came whole.
+ */
+static int recv_reply(int sock, int *keep)
 {
 	char msg[sizeof(struct umm_rep) + 1]; /* + 1 to see a longer message as truncated */
 	union {
@@ -298,6 +414,7 @@ static int recv_reply(int sock)
 	int fd = -1;
 	int ret;
 
+	*keep = 0;
 	do {
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	} while (n < 0 && errno == EINTR);
@@ -329,12 +446,16 @@ static int recv_reply(int sock)
 	else
 		ret = proto_decode_rep(msg, n, &rep);
 	if (!ret) {
-		if (rep.op != UMM_OP_EXPORT)
+		if (rep.op != UMM_OP_EXPORT) {
 			ret = -EPROTO;
-		else if (rep.status)
+		} else if (rep.status) {
 			ret = rep.status;
-		else if (nfds != 1)
+			*keep = !nfds;
+		} else if (nfds != 1) {
 			ret = -EPROTO;
+		} else {
+			*keep = 1;
+		}
 	}
 
 	if (ret < 0) {
@@ -345,7 +466,7 @@ static int recv_reply(int sock)
 	return fd;
 }
 
-static int export_via(const char *sockpath, int fd)
+static int sock_connect(const char *sockpath)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t len = strlen(sockpath);
@@ -363,14 +484,71 @@ static int export_via(const char *sockpath, int fd)
 	} while (ret < 0 && errno == EINTR);
 	if (ret < 0 && errno != EISCONN) {
 		ret = -errno;
-		goto out;
+		close(sock);
+		return ret;
 	}
+	return sock;
+}
+
+/* One request and its reply on @sock; *@keep as for recv_reply(). */
+static int exchange(int sock, int fd, int *keep)
+{
+	int ret;
+
+	*keep = 0;
 	ret = send_request(sock, fd);
 	if (ret < 0)
-		goto out;
-	ret = recv_reply(sock);
-out:
+		return ret;
+	return recv_reply(sock, keep);
+}
+
+/* Did the daemon drop the connection (it does so to idle clients)? */
+static int conn_lost(int err)
+{
+	return err == -EPIPE || err == -ECONNRESET || err == -ENOTCONN;
+}
+
+/* Through a new connection that is closed at once: for umm__export_via(). */
+static int export_via(const char *sockpath, int fd)
+{
+	int sock, ret, keep;
+
+	sock = sock_connect(sockpath);
+	if (sock < 0)
+		return sock;
+	ret = exchange(sock, fd, &keep);
 	close(sock);
+	return ret;
+}
+
+/*
+ * Through a kept connection of mount @dev if there is one, else (or if the
+ * daemon dropped it) a new one, which is kept if the call succeeds. A failed
+ * call leaves no new fd behind.
+ */
+static int export_conn(dev_t dev, const char *sockpath, int fd)
+{
+	int sock, ret, keep;
+
+	sock = conn_take(dev, sockpath);
+	if (sock >= 0) {
+		ret = exchange(sock, fd, &keep);
+		if (keep) {
+			conn_put(dev, sockpath, sock);
+			return ret;
+		}
+		close(sock);
+		if (!conn_lost(ret))
+			return ret;
+	}
+	sock = sock_connect(sockpath);
+	if (sock < 0)
+		return sock;
+	ret = exchange(sock, fd, &keep);
+	if (ret >= 0 && keep)
+		conn_put(dev, sockpath, sock);
+	else
+		close(sock);
 	return ret;
 }
 
@@ -399,10 +577,10 @@ static int do_export(int fd)
 		if (ret < 0)
 			return ret;
 		sock_cache_put(st.st_dev, path);
-		return export_via(path, fd);
+		return export_conn(st.st_dev, path, fd);
 	}
 
-	ret = export_via(path, fd);
+	ret = export_conn(st.st_dev, path, fd);
 	switch (ret) {
 	case -ENOENT:
 	case -ECONNREFUSED:
@@ -415,7 +593,7 @@ static int do_export(int fd)
 			break;
 		sock_cache_put(st.st_dev, fresh);
 		if (strcmp(fresh, path))
-			ret = export_via(fresh, fd);
+			ret = export_conn(st.st_dev, fresh, fd);
 		break;
 	default:
 		break;
