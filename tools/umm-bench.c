@@ -44,6 +44,8 @@
 
 #include <umm.h>
 
+#include "tool_i.h"
+
 #ifndef UMM_VERSION
 #define UMM_VERSION "unknown"
 #endif
@@ -158,35 +160,6 @@ static struct bench the_bench;
 
 /* ---- finding and running umm-fs ------------------------------------------- */
 
-static bool is_executable(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-}
-
-/* @name searched in $PATH; a new string, or NULL. */
-static char *path_search(const char *name)
-{
-	const char *path = getenv("PATH"), *p, *end;
-	char buf[PATH_MAX];
-	size_t n;
-
-	if (!path || !*path)
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	for (p = path; *p; p = *end ? end + 1 : end) {
-		end = strchrnul(p, ':');
-		n = (size_t)(end - p);
-		if (!n || n >= sizeof(buf) - 1)
-			continue;
-		if (fmt_path(buf, sizeof(buf), "%.*s/%s", (int)n, p, name) < 0)
-			continue;
-		if (is_executable(buf))
-			return strdup(buf);
-	}
-	return NULL;
-}
-
 /**
  * find_umm_fs() - the umm-fs to mount with.
  * @opt: --umm-fs, or NULL.
@@ -200,81 +173,22 @@ static char *path_search(const char *name)
 static char *find_umm_fs(const char *opt)
 {
 	const char *env = getenv("UMM_FS");
-	char self[PATH_MAX], buf[PATH_MAX], real[PATH_MAX], *slash;
-	ssize_t n;
+	char *p;
 
 	if (!opt && env && *env)
 		opt = env;
 	if (opt) {
-		if (is_executable(opt))
+		if (tool_is_executable(opt))
 			return strdup(opt);
 		complain(0, "%s (from %s) is not an executable file", opt,
 			 opt == env ? "$UMM_FS" : "--umm-fs");
 		return NULL;
 	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0 && (size_t)n < sizeof(self) - 1) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			if (fmt_path(buf, sizeof(buf), "%s/../fs/umm-fs", self) == 0 &&
-			    is_executable(buf))
-				return strdup(realpath(buf, real) ? real : buf);
-		}
-	}
-	if (is_executable(UMM_SBINDIR "/umm-fs"))
-		return strdup(UMM_SBINDIR "/umm-fs");
-	slash = path_search("umm-fs");
-	if (!slash)
+	p = tool_find("umm-fs", "../fs/umm-fs");
+	if (!p)
 		complain(0, "umm-fs not found (beside umm-bench, in " UMM_SBINDIR
 			    " or in $PATH): give it with --umm-fs PATH");
-	return slash;
-}
-
-/* Undo the octal escapes (\040 and the like) of a /proc/self/mountinfo field. */
-static void unescape_mountinfo(char *s)
-{
-	char *d = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*d++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*d++ = *s++;
-		}
-	}
-	*d = '\0';
-}
-
-/*
- * Is something mounted on @path? Read from /proc/self/mountinfo: a stat of
- * a FUSE mount point would wait for the very daemon this asks about.
- * Return: 1, 0, or -errno.
- */
-static int is_mounted(const char *path)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL, *field, *save;
-	size_t cap = 0;
-	int found = 0, i;
-
-	if (!f)
-		return -errno;
-	while (!found && getline(&line, &cap, f) > 0) {
-		field = strtok_r(line, " ", &save);
-		for (i = 1; field && i < 5; i++)
-			field = strtok_r(NULL, " ", &save);
-		if (!field)
-			continue;
-		unescape_mountinfo(field);
-		found = strcmp(field, path) == 0;
-	}
-	free(line);
-	fclose(f);
-	return found;
+	return p;
 }
 
 /* Wait for our child @pid for @ms at most; its wait status, or -ETIMEDOUT. */
@@ -315,14 +229,14 @@ static void unmount_path(const char *mnt)
 	pid_t pid;
 	int i;
 
-	for (i = 0; i < 50 && is_mounted(mnt) == 1; i++) {
+	for (i = 0; i < 50 && tool_is_mounted(mnt) == 1; i++) {
 		if (i)
 			sleep_ms(100);
 		if (geteuid() == 0) {
 			umount2(mnt, i == 49 ? MNT_DETACH : 0);
 			continue;
 		}
-		prog = path_search("fusermount3");
+		prog = tool_path_search("fusermount3");
 		if (!prog)
 			return;
 		pid = fork();
@@ -408,7 +322,7 @@ static int mount_umm(struct bench *b, struct target *t, const char *opts)
 	t->fs_pid = pid;
 	t->mounted = true;
 	end = now_ns() + MOUNT_TIMEOUT_MS * 1000000ULL;
-	while (is_mounted(t->root) != 1) {
+	while (tool_is_mounted(t->root) != 1) {
 		if (waitpid(pid, &ret, WNOHANG) == pid) {
 			t->fs_pid = -1;
 			t->mounted = false;
@@ -1424,7 +1338,7 @@ static void bench_cleanup(struct bench *b)
 			unlink(t->log);
 		if (t->sock[0])
 			unlink(t->sock);
-		if (t->root[0] && is_mounted(t->root) == 0)
+		if (t->root[0] && tool_is_mounted(t->root) == 0)
 			rmdir(t->root);
 	}
 	if (b->tmpfs_mounted) {
@@ -1437,7 +1351,7 @@ static void bench_cleanup(struct bench *b)
 			if (system(path) != 0)
 				complain(0, "could not remove %s", b->tmpfs_dir);
 	}
-	if (b->tmpfs_dir[0] && is_mounted(b->tmpfs_dir) == 0)
+	if (b->tmpfs_dir[0] && tool_is_mounted(b->tmpfs_dir) == 0)
 		rmdir(b->tmpfs_dir);
 	if (b->tmp[0] && rmdir(b->tmp) < 0)
 		complain(errno, "rmdir %s (left behind)", b->tmp);

@@ -56,6 +56,8 @@
 
 #include <umm.h>
 
+#include "tool_i.h"
+
 #ifndef UMM_VERSION
 #define UMM_VERSION "unknown"
 #endif
@@ -1038,66 +1040,6 @@ static int role_main(const struct demo_config *cfg)
 
 /* ---- the parent: finding programs ---------------------------------------- */
 
-static bool is_executable(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-}
-
-/* The directory this program lives in (for its neighbours in the build tree). */
-static int self_dir(char *buf, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-	char *slash;
-
-	if (n < 0)
-		return -errno;
-	if ((size_t)n >= len - 1)
-		return -ENAMETOOLONG;
-	buf[n] = '\0';
-	slash = strrchr(buf, '/');
-	if (!slash)
-		return -ENOENT;
-	*slash = '\0';
-	return 0;
-}
-
-/* @name searched in $PATH; a new string, or NULL. */
-static char *path_search(const char *name)
-{
-	const char *path = getenv("PATH"), *p, *end;
-	char buf[PATH_MAX];
-	size_t n;
-
-	if (!path || !*path)
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	for (p = path; *p; p = *end ? end + 1 : end) {
-		end = strchrnul(p, ':');
-		n = (size_t)(end - p);
-		if (!n || n >= sizeof(buf) - 1)
-			continue;
-		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, name) >= (int)sizeof(buf))
-			continue;
-		if (is_executable(buf))
-			return strdup(buf);
-	}
-	return NULL;
-}
-
-/* @dir/@rel if it is executable: a new string, or NULL. */
-static char *neighbour(const char *dir, const char *rel)
-{
-	char buf[PATH_MAX];
-
-	char real[PATH_MAX];
-
-	if (!dir || fmt_path(buf, sizeof(buf), "%s/%s", dir, rel) < 0 || !is_executable(buf))
-		return NULL;
-	/* build/tools/../fs/umm-fs reads better as build/fs/umm-fs. */
-	return strdup(realpath(buf, real) ? real : buf);
-}
-
 /**
  * find_umm_fs() - the umm-fs to mount with.
  * @opt: --umm-fs, or NULL.
@@ -1111,23 +1053,18 @@ static char *neighbour(const char *dir, const char *rel)
 static char *find_umm_fs(const char *opt)
 {
 	const char *env = getenv("UMM_FS");
-	char dir[PATH_MAX];
 	char *p;
 
 	if (!opt && env && *env)
 		opt = env;
 	if (opt) {
-		if (is_executable(opt))
+		if (tool_is_executable(opt))
 			return strdup(opt);
 		complain(0, "%s (from %s) is not an executable file", opt,
 			 opt == env ? "$UMM_FS" : "--umm-fs");
 		return NULL;
 	}
-	p = neighbour(self_dir(dir, sizeof(dir)) == 0 ? dir : NULL, "../fs/umm-fs");
-	if (!p)
-		p = neighbour(UMM_SBINDIR, "umm-fs");
-	if (!p)
-		p = path_search("umm-fs");
+	p = tool_find("umm-fs", "../fs/umm-fs");
 	if (!p)
 		complain(0, "umm-fs not found (beside umm-demo, in " UMM_SBINDIR
 			    " or in $PATH): give it with --umm-fs PATH");
@@ -1138,17 +1075,11 @@ static char *find_umm_fs(const char *opt)
 static char *find_umm_ls(void)
 {
 	const char *env = getenv("UMM_LS");
-	char dir[PATH_MAX];
-	char *p = NULL;
 
 	/* $UMM_LS may name a tool not built yet: then look further. */
-	if (env && *env && is_executable(env))
-		p = strdup(env);
-	if (!p)
-		p = neighbour(self_dir(dir, sizeof(dir)) == 0 ? dir : NULL, "umm-ls");
-	if (!p)
-		p = path_search("umm-ls");
-	return p;
+	if (env && *env && tool_is_executable(env))
+		return strdup(env);
+	return tool_find("umm-ls", "umm-ls");
 }
 
 /* ---- the parent: processes ----------------------------------------------- */
@@ -1279,57 +1210,6 @@ static int end_child(pid_t pid, unsigned int grace_ms)
 
 /* ---- the parent: the mount ------------------------------------------------ */
 
-/* Undo the octal escapes (\040 and the like) of a /proc/self/mountinfo field. */
-static void unescape_mountinfo(char *s)
-{
-	char *d = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*d++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*d++ = *s++;
-		}
-	}
-	*d = '\0';
-}
-
-/**
- * is_mounted() - is something mounted on @path?
- * @path: an absolute path without symlinks.
- *
- * Reads /proc/self/mountinfo rather than comparing st_dev with the parent
- * directory's: a stat of a FUSE mount point would wait for the daemon, which
- * is what this is used to find out about.
- *
- * Return: 1, 0, or -errno.
- */
-static int is_mounted(const char *path)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL, *field, *save;
-	size_t cap = 0;
-	int found = 0, i;
-
-	if (!f)
-		return -errno;
-	while (!found && getline(&line, &cap, f) > 0) {
-		/* Field 5 is the mount point. */
-		field = strtok_r(line, " ", &save);
-		for (i = 1; field && i < 5; i++)
-			field = strtok_r(NULL, " ", &save);
-		if (!field)
-			continue;
-		unescape_mountinfo(field);
-		found = strcmp(field, path) == 0;
-	}
-	free(line);
-	fclose(f);
-	return found;
-}
-
 struct role_proc {
 	pid_t pid;
 	int ctl;
@@ -1455,7 +1335,7 @@ static int mount_temp(struct demo *d)
 
 	end = now_ns() + MOUNT_TIMEOUT_MS * 1000000ULL;
 	for (;;) {
-		ret = is_mounted(d->mnt);
+		ret = tool_is_mounted(d->mnt);
 		if (ret < 0) {
 			complain(-ret, "/proc/self/mountinfo");
 			return ret;
@@ -1486,7 +1366,7 @@ static int mount_temp(struct demo *d)
 /* Run "fusermount3 -u [-z] @mnt" and wait; 0 when it succeeded. */
 static int fusermount_u(const char *mnt, bool lazy)
 {
-	char *prog = path_search("fusermount3");
+	char *prog = tool_path_search("fusermount3");
 	char *argv[] = { prog, "-u", lazy ? "-z" : "-q", (char *)mnt, NULL };
 	int status = 0;
 	pid_t pid;
@@ -1519,7 +1399,7 @@ static int unmount_temp(struct demo *d)
 	bool took_down = false;
 	char st[64];
 
-	if (d->mounted && is_mounted(d->mnt) == 1) {
+	if (d->mounted && tool_is_mounted(d->mnt) == 1) {
 		for (i = 0; i < 50 && ret == -EBUSY; i++) {
 			if (i)
 				sleep_ms(100);
@@ -1527,7 +1407,7 @@ static int unmount_temp(struct demo *d)
 				ret = umount2(d->mnt, 0) == 0 ? 0 : -errno;
 			else
 				ret = fusermount_u(d->mnt, false);
-			if (ret == -EINVAL && is_mounted(d->mnt) == 0)
+			if (ret == -EINVAL && tool_is_mounted(d->mnt) == 0)
 				ret = 0;
 		}
 		if (ret < 0) {
@@ -1555,7 +1435,7 @@ static int unmount_temp(struct demo *d)
 		}
 	}
 	/* A daemon ended before we saw it mount may have mounted meanwhile. */
-	if (is_mounted(d->mnt) == 1) {
+	if (tool_is_mounted(d->mnt) == 1) {
 		if (geteuid() == 0)
 			umount2(d->mnt, MNT_DETACH);
 		else
@@ -2147,7 +2027,7 @@ static void demo_cleanup(struct demo *d)
 			unlink(d->log);
 		if (d->sock[0])
 			unlink(d->sock);
-		if (d->mnt[0] && is_mounted(d->mnt) == 0)
+		if (d->mnt[0] && tool_is_mounted(d->mnt) == 0)
 			rmdir(d->mnt);
 		if (rmdir(d->tmp) < 0) {
 			complain(errno, "rmdir %s (left behind)", d->tmp);
