@@ -465,6 +465,26 @@ static struct heap *buf_heap_now(struct umm_node *n)
 }
 
 /* Copy @len bytes from the start of @src to @dst (both memfd-like or mapped). */
+/*
+ * Move @n bytes at @off between @m and @buf (into @m when @to_mem): through
+ * the daemon's own mapping where the heap made one (hugetlbfs has no
+ * write(2)), else pread/pwrite. Returns the bytes moved or -errno.
+ */
+static ssize_t mem_io(const struct heap_buf *m, void *buf, size_t n, off_t off, bool to_mem)
+{
+	ssize_t r;
+
+	if (m->map) {
+		if (to_mem)
+			memcpy((char *)m->map + off, buf, n);
+		else
+			memcpy(buf, (char *)m->map + off, n);
+		return (ssize_t)n;
+	}
+	r = to_mem ? pwrite(m->fd, buf, n, off) : pread(m->fd, buf, n, off);
+	return r < 0 ? -errno : r;
+}
+
 static int copy_mem(const struct heap_buf *src, struct heap_buf *dst, uint64_t len)
 {
 	char *tmp = NULL;
@@ -481,22 +501,16 @@ static int copy_mem(const struct heap_buf *src, struct heap_buf *dst, uint64_t l
 		return -ENOMEM;
 	for (uint64_t off = 0; off < len;) {
 		size_t n = len - off < COPY_CHUNK ? (size_t)(len - off) : COPY_CHUNK;
-		ssize_t r;
+		ssize_t r = mem_io(src, tmp, n, (off_t)off, false), w;
 
-		if (src->map) {
-			memcpy(tmp, (char *)src->map + off, n);
-			r = (ssize_t)n;
-		} else {
-			r = pread(src->fd, tmp, n, (off_t)off);
-		}
 		if (r <= 0) {
-			ret = r < 0 ? -errno : -EIO;
+			ret = r < 0 ? (int)r : -EIO;
 			break;
 		}
-		if (dst->map) {
-			memcpy((char *)dst->map + off, tmp, (size_t)r);
-		} else if (pwrite(dst->fd, tmp, (size_t)r, (off_t)off) != r) {
-			ret = -errno ? -errno : -EIO;
+		w = mem_io(dst, tmp, (size_t)r, (off_t)off, true);
+		if (w != r) {
+			/* a short write is no error of its own: say EIO */
+			ret = w < 0 ? (int)w : -EIO;
 			break;
 		}
 		off += (uint64_t)r;
@@ -1281,14 +1295,7 @@ ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size
 	}
 	if (size > m->size - (uint64_t)off)
 		size = (size_t)(m->size - (uint64_t)off);
-	if (m->map) {
-		memcpy(buf, (char *)m->map + off, size);
-		ret = (ssize_t)size;
-	} else {
-		ret = pread(m->fd, buf, size, off);
-		if (ret < 0)
-			ret = -errno;
-	}
+	ret = mem_io(m, buf, size, off, false);
 	if (ret > 0)
 		s->read_bytes += (uint64_t)ret;
 	now(&n->atime);
@@ -1334,14 +1341,8 @@ ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, 
 		if (ret)
 			goto out;
 	}
-	if (m->map) {
-		memcpy((char *)m->map + off, buf, size);
-		ret = (ssize_t)size;
-	} else {
-		ret = pwrite(m->fd, buf, size, off);
-		if (ret < 0)
-			ret = -errno;
-	}
+	/* mem_io only reads @buf when writing into the buffer */
+	ret = mem_io(m, (void *)buf, size, off, true);
 	if (ret > 0)
 		s->write_bytes += (uint64_t)ret;
 	now(&n->mtime);
