@@ -5,8 +5,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/dma-buf.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "heap.h"
@@ -121,9 +123,14 @@ int heap_sync(struct heap *h, struct heap_buf *buf, unsigned flags)
 /**
  * heap_reopen() - a new open file of the buffer's memory with access @accmode
  *
- * The dma-buf where there is one (its access is fixed; read-only requests are
- * refused where it is writable: -EACCES), else a new open of the memfd through
- * /proc, so its access mode is exactly @accmode and it shares no file offset.
+ * The dma-buf where there is one, else a new open of the memfd through /proc,
+ * so its access mode is exactly @accmode and it shares no file offset.
+ * A dma-buf's access mode is fixed when it is made (read-write here), and a
+ * dup shares it: a read-only request first tries a new open of the dma-buf
+ * through /proc, which gives a file of its own with exactly that mode on
+ * kernels that allow reopening it; the kernels seen so far refuse (ENXIO: the
+ * dma-buf inode has no open), and then the request is refused with -EACCES
+ * rather than handing out a writable fd.
  * Returns an fd (O_CLOEXEC, owned by the caller) or -errno.
  */
 int heap_reopen(const struct heap_buf *buf, int accmode)
@@ -136,14 +143,83 @@ int heap_reopen(const struct heap_buf *buf, int accmode)
 
 		if (fl < 0)
 			return -errno;
-		if ((fl & O_ACCMODE) != accmode)
+		if ((fl & O_ACCMODE) == accmode) {
+			fd = fcntl(buf->dmabuf_fd, F_DUPFD_CLOEXEC, 3);
+			return fd < 0 ? -errno : fd;
+		}
+		if (accmode != O_RDONLY || (fl & O_ACCMODE) != O_RDWR)
 			return -EACCES;
-		fd = fcntl(buf->dmabuf_fd, F_DUPFD_CLOEXEC, 3);
-		return fd < 0 ? -errno : fd;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", buf->dmabuf_fd);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		return fd < 0 ? -EACCES : fd;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", buf->fd);
 	fd = open(path, accmode | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+/**
+ * heap_memory_fits() - could @size more bytes of RAM be had now?
+ *
+ * For heaps that take pages from the page allocator as they go (the system
+ * dma-heap, shmem-backed dumb buffers): the kernel lets such an allocation
+ * run on into the OOM killer, which then kills the daemon or a bystander. A
+ * request above MemAvailable is refused up front instead. Racy by nature: it
+ * catches the one oversized request, not many that add up (the mount's
+ * budget is for that).
+ * Returns 0, or -ENOSPC when @size is above MemAvailable.
+ */
+int heap_memory_fits(uint64_t size)
+{
+	unsigned long long kb;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "re");
+	int ret = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+			if (size / 1024 > kb)
+				ret = -ENOSPC;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/**
+ * heap_dmabuf_sync() - DMA_BUF_IOCTL_SYNC on @dmabuf_fd with @flags
+ * @flags: DMA_BUF_SYNC_READ/_WRITE, plus DMA_BUF_SYNC_END to end CPU access
+ *
+ * Retried while interrupted. Returns 0 or -errno.
+ */
+int heap_dmabuf_sync(int dmabuf_fd, unsigned flags)
+{
+	struct dma_buf_sync sync = { .flags = flags };
+	int ret;
+
+	do {
+		ret = ioctl(dmabuf_fd, DMA_BUF_IOCTL_SYNC, &sync);
+	} while (ret < 0 && (errno == EINTR || errno == EAGAIN));
+	return ret < 0 ? -errno : 0;
+}
+
+/**
+ * heap_dmabuf_set_name() - name the dma-buf @dmabuf_fd (DMA_BUF_SET_NAME)
+ *
+ * The name shows in /proc/PID/fdinfo and debugfs; it is cut to the kernel's
+ * DMA_BUF_NAME_LEN - 1 bytes. Returns 0 or -errno; callers may ignore it.
+ */
+int heap_dmabuf_set_name(int dmabuf_fd, const char *name)
+{
+	char cut[DMA_BUF_NAME_LEN];
+
+	snprintf(cut, sizeof(cut), "%s", name);
+	if (ioctl(dmabuf_fd, DMA_BUF_SET_NAME_B, cut) < 0)
+		return -errno;
+	return 0;
 }
 
 /**
@@ -173,28 +249,51 @@ int heap_describe(const struct heap *h, char *out, size_t n)
 
 /**
  * heap_discover() - probe every backend; fills @heaps in default preference order
- * Returns 0 or -errno; *@n heaps were found (memfd is always among them).
+ *
+ * The order: udmabuf (memfd pages a device can use), every dma-heap:NAME,
+ * every drm:cardN, then memfd, which is always present and always last. A
+ * backend that is missing or fails to probe is left out; only memfd failing
+ * is an error. Returns 0 or -errno; *@n heaps were found.
  */
 int heap_discover(struct heap *heaps, unsigned max, unsigned *n)
 {
+	unsigned got;
 	int ret;
 
 	*n = 0;
 	if (max < 1)
 		return -ENOSPC;
-	memset(&heaps[0], 0, sizeof(heaps[0]));
-	ret = memfd_heap_probe(&heaps[0]);
-	if (ret)
+	/* the last slot is kept for memfd */
+	memset(heaps, 0, sizeof(*heaps) * max);
+	if (*n < max - 1 && !udmabuf_heap_probe(&heaps[*n]))
+		(*n)++;
+	if (*n < max - 1 && !dma_heap_probe_all(heaps + *n, max - 1 - *n, &got))
+		*n += got;
+	if (*n < max - 1 && !drm_heap_probe_all(heaps + *n, max - 1 - *n, &got))
+		*n += got;
+	memset(&heaps[*n], 0, sizeof(heaps[*n]));
+	ret = memfd_heap_probe(&heaps[*n]);
+	if (ret) {
+		heap_release_all(heaps, *n);
+		*n = 0;
 		return ret;
-	*n = 1;
+	}
+	(*n)++;
 	return 0;
 }
 
 /**
- * heap_release_all() - free what heap_discover() set up
+ * heap_release_all() - close what heap_discover() kept open
+ *
+ * Every buffer of these heaps must have been freed. Also closes the device
+ * fds heap_device_check() and heap_device_import() keep.
  */
 void heap_release_all(struct heap *heaps, unsigned n)
 {
-	(void)heaps;
-	(void)n;
+	for (unsigned i = 0; i < n; i++) {
+		if (heaps[i].ops && heaps[i].ops->release)
+			heaps[i].ops->release(&heaps[i]);
+		heaps[i].priv = NULL;
+	}
+	heap_device_release();
 }

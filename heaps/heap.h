@@ -66,8 +66,9 @@ struct heap_req {
  * @align:      start alignment the memory really has
  * @contiguous: whether the memory is physically contiguous
  * @sealed:     size fixed (F_SEAL_GROW|F_SEAL_SHRINK on memfds)
- * @map:        the daemon's own mapping, for heaps whose fd has no write(2)
- *              (hugetlb); NULL otherwise
+ * @map:        the daemon's own mapping (MAP_SHARED, read-write, @size bytes),
+ *              for heaps whose fd has no write(2) (hugetlb) and for heaps with
+ *              no memfd at all (@fd == -1: dma-heap, drm); NULL otherwise
  * @priv:       backend data
  */
 struct heap_buf {
@@ -96,6 +97,9 @@ struct heap_buf {
  * @free:   release everything @buf holds. Never fails.
  * @sync:   begin/end CPU access (DMA_BUF_SYNC_* flags). Optional: NULL means
  *          CPU-coherent memory and nothing to do.
+ * @release: close what the probe kept open for the daemon's life (device fds).
+ *          Called once by heap_release_all(), after every buffer is freed.
+ *          Optional.
  */
 struct heap_ops {
 	int (*alloc)(struct heap *h, const struct heap_req *req, struct heap_buf *out);
@@ -104,6 +108,7 @@ struct heap_ops {
 	int (*adopt)(struct heap *h, const struct heap_req *req, struct heap_buf *buf);
 	void (*free)(struct heap *h, struct heap_buf *buf);
 	int (*sync)(struct heap *h, struct heap_buf *buf, unsigned flags);
+	void (*release)(struct heap *h);
 };
 
 /**
@@ -133,8 +138,26 @@ int heap_describe(const struct heap *h, char *out, size_t n);
 int heap_discover(struct heap *heaps, unsigned max, unsigned *n);
 void heap_release_all(struct heap *heaps, unsigned n);
 uint64_t heap_page_round(uint64_t size);
+int heap_memory_fits(uint64_t size);
+int heap_dmabuf_sync(int dmabuf_fd, unsigned flags);
+int heap_dmabuf_set_name(int dmabuf_fd, const char *name);
 
 /* memfd.c */
+int heap_memfd_new(const char *name, unsigned extra_flags);
 int memfd_heap_probe(struct heap *h);
+
+/* udmabuf.c */
+int udmabuf_heap_probe(struct heap *h);
+
+/* dma_heap.c */
+int dma_heap_probe_all(struct heap *heaps, unsigned max, unsigned *n);
+
+/* drm.c */
+int drm_heap_probe_all(struct heap *heaps, unsigned max, unsigned *n);
+
+/* device.c */
+int heap_device_check(const char *dev, char *why, size_t n);
+int heap_device_import(const char *dev, int dmabuf_fd, char *why, size_t n);
+void heap_device_release(void);
 
 #endif /* UMM_HEAP_H */

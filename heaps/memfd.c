@@ -42,9 +42,16 @@ static long read_long(const char *path)
 	return v;
 }
 
-static int memfd_new(const char *name, unsigned extra)
+/**
+ * heap_memfd_new() - a new sealable memfd, mode 0600, named @name
+ * @extra_flags: MFD_* flags beyond MFD_CLOEXEC|MFD_ALLOW_SEALING (MFD_HUGETLB...)
+ *
+ * MFD_NOEXEC_SEAL is asked for and dropped on kernels that lack it.
+ * Returns the fd (owned by the caller) or -errno.
+ */
+int heap_memfd_new(const char *name, unsigned extra_flags)
 {
-	unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | extra;
+	unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | extra_flags;
 	int fd;
 
 	fd = memfd_create(name, flags | MFD_NOEXEC_SEAL);
@@ -78,7 +85,7 @@ static int memfd_heap_alloc(struct heap *h, const struct heap_req *req, struct h
 			return -EINVAL;
 		size = (size + HEAP_HUGE_SIZE - 1) & ~(HEAP_HUGE_SIZE - 1);
 	}
-	fd = memfd_new(req->name ? req->name : "umm", huge ? MFD_HUGETLB | MFD_HUGE_2MB : 0);
+	fd = heap_memfd_new(req->name ? req->name : "umm", huge ? MFD_HUGETLB | MFD_HUGE_2MB : 0);
 	if (fd < 0)
 		return fd;
 	if (ftruncate(fd, (off_t)size) < 0) {
@@ -172,7 +179,7 @@ static const struct heap_ops memfd_heap_ops = {
 int memfd_heap_probe(struct heap *h)
 {
 	long huge = read_long("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages");
-	int fd = memfd_new("umm-probe", 0);
+	int fd = heap_memfd_new("umm-probe", 0);
 
 	if (fd < 0)
 		return fd;
