@@ -314,9 +314,13 @@ void umm_heap_req(const struct umm_constraints *eff, uint64_t size, struct heap_
 	req->cache = eff->cache;
 }
 
-/* Why @h cannot hold a buffer of @size under @eff: NULL if it can. */
-static const char *heap_unmet(const struct heap *h, const struct umm_constraints *eff,
-			      uint64_t size, bool *size_only)
+/**
+ * umm_heap_unmet() - why heap @h cannot hold a buffer of @size bytes under @eff
+ * Returns NULL if it can, else the name of the first constraint it cannot meet;
+ * *@size_only tells whether the size alone is what it cannot meet.
+ */
+const char *umm_heap_unmet(const struct heap *h, const struct umm_constraints *eff, uint64_t size,
+			   bool *size_only)
 {
 	const struct heap_caps *c = &h->caps;
 	uint64_t rsize = heap_page_round(size);
@@ -356,7 +360,7 @@ int umm_choose_heap(struct heap *heaps, unsigned n, const struct umm_constraints
 
 	for (unsigned i = 0; i < n; i++) {
 		bool size_only;
-		const char *unmet = heap_unmet(&heaps[i], eff, size, &size_only);
+		const char *unmet = umm_heap_unmet(&heaps[i], eff, size, &size_only);
 
 		if (!unmet)
 			return (int)i;

@@ -73,6 +73,8 @@ bool umm_constraints_met(const struct umm_constraints *eff, const struct umm_buf
 			 const char **why);
 int umm_choose_heap(struct heap *heaps, unsigned n, const struct umm_constraints *eff,
 		    uint64_t size, char *why, size_t whylen);
+const char *umm_heap_unmet(const struct heap *h, const struct umm_constraints *eff, uint64_t size,
+			   bool *size_only);
 void umm_heap_req(const struct umm_constraints *eff, uint64_t size, struct heap_req *req);
 
 #endif /* UMM_CONSTRAINTS_H */

@@ -14,12 +14,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/dma-buf.h>
+#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "store_i.h"
+
+/* DMA_BUF_SYNC_* and the kernel's DMA_BUF_NAME_LEN (linux/dma-buf.h) */
+#define DMABUF_SYNC_READ DMA_BUF_SYNC_READ
+#define DMABUF_SYNC_WRITE DMA_BUF_SYNC_WRITE
+#define DMABUF_SYNC_END DMA_BUF_SYNC_END
+#define DMABUF_NAME_LEN 32
 
 #define XATTR_UMM "user.umm."
 #define XATTR_USER "user."
@@ -188,6 +196,7 @@ static struct umm_node *node_new(struct umm_store *s, bool is_dir, mode_t mode, 
 	} else {
 		n->buf.mem.fd = -1;
 		n->buf.mem.dmabuf_fd = -1;
+		umm_constraints_init(&n->buf.eff);
 		n->nlink = 1;
 	}
 	return n;
@@ -361,7 +370,7 @@ static void buf_props(const struct umm_node *n, struct umm_bufprops *p)
 	p->align = b->staged ? b->want.align : b->mem.align;
 	p->contiguous = b->staged ? b->want.contiguous : b->mem.contiguous;
 	p->cache = b->cache;
-	p->devices = NULL;
+	p->devices = b->eff.devices;
 }
 
 /*
@@ -415,6 +424,8 @@ static void fill_stat(const struct umm_node *n, struct stat *st)
 		return;
 	}
 	st->st_size = (off_t)n->buf.mem.size;
+	/* a dma-buf heap's memory is all there from the start */
+	st->st_blocks = (blkcnt_t)(n->buf.mem.size / 512);
 	if (n->buf.mem.fd >= 0) {
 		struct stat ms;
 
@@ -443,6 +454,7 @@ static void node_free(struct umm_store *s, struct umm_node *n, const struct umm_
 	} else {
 		backing_drop(n, ctx);
 		heap_free(n->buf.staged ? heap_staging() : n->buf.heap, &n->buf.mem);
+		umm_constraints_fini(&n->buf.eff);
 		charge(s, n, 0);
 		s->nbuffers--;
 	}
@@ -464,35 +476,48 @@ static struct heap *buf_heap_now(struct umm_node *n)
 	return n->buf.staged ? heap_staging() : n->buf.heap;
 }
 
-/* Copy @len bytes from the start of @src to @dst (both memfd-like or mapped). */
 /*
- * Move @n bytes at @off between @m and @buf (into @m when @to_mem): through
- * the daemon's own mapping where the heap made one (hugetlbfs has no
- * write(2)), else pread/pwrite. Returns the bytes moved or -errno.
+ * Move @n bytes at @off between @m (memory of heap @h) and @buf (into @m when
+ * @to_mem): through the daemon's own mapping where the heap made one
+ * (hugetlbfs has no write(2), a dma-buf heap has only its mapping), else
+ * pread/pwrite. On a dma-buf the access is bracketed by DMA_BUF_IOCTL_SYNC,
+ * as a client's would be. Returns the bytes moved or -errno.
  */
-static ssize_t mem_io(const struct heap_buf *m, void *buf, size_t n, off_t off, bool to_mem)
+static ssize_t mem_io(struct heap *h, struct heap_buf *m, void *buf, size_t n, off_t off,
+		      bool to_mem)
 {
+	unsigned dir = to_mem ? DMABUF_SYNC_WRITE : DMABUF_SYNC_READ;
 	ssize_t r;
+	int ret;
 
+	ret = heap_sync(h, m, dir);
+	if (ret)
+		return ret;
 	if (m->map) {
 		if (to_mem)
 			memcpy((char *)m->map + off, buf, n);
 		else
 			memcpy(buf, (char *)m->map + off, n);
-		return (ssize_t)n;
+		r = (ssize_t)n;
+	} else {
+		r = to_mem ? pwrite(m->fd, buf, n, off) : pread(m->fd, buf, n, off);
+		if (r < 0)
+			r = -errno;
 	}
-	r = to_mem ? pwrite(m->fd, buf, n, off) : pread(m->fd, buf, n, off);
-	return r < 0 ? -errno : r;
+	heap_sync(h, m, dir | DMABUF_SYNC_END);
+	return r;
 }
 
-static int copy_mem(const struct heap_buf *src, struct heap_buf *dst, uint64_t len)
+/* Copy @len bytes from the start of @src (of heap @sh) to @dst (of heap @dh). */
+static int copy_mem(struct heap *sh, struct heap_buf *src, struct heap *dh, struct heap_buf *dst,
+		    uint64_t len)
 {
 	char *tmp = NULL;
 	int ret = 0;
 
 	if (!len)
 		return 0;
-	if (src->map && dst->map) {
+	if (src->map && dst->map && !sh->ops->sync && !dh->ops->sync) {
 		memcpy(dst->map, src->map, len);
 		return 0;
 	}
@@ -501,13 +526,13 @@ static int copy_mem(const struct heap_buf *src, struct heap_buf *dst, uint64_t l
 		return -ENOMEM;
 	for (uint64_t off = 0; off < len;) {
 		size_t n = len - off < COPY_CHUNK ? (size_t)(len - off) : COPY_CHUNK;
-		ssize_t r = mem_io(src, tmp, n, (off_t)off, false), w;
+		ssize_t r = mem_io(sh, src, tmp, n, (off_t)off, false), w;
 
 		if (r <= 0) {
 			ret = r < 0 ? (int)r : -EIO;
 			break;
 		}
-		w = mem_io(dst, tmp, (size_t)r, (off_t)off, true);
+		w = mem_io(dh, dst, tmp, (size_t)r, (off_t)off, true);
 		if (w != r) {
 			/* a short write is no error of its own: say EIO */
 			ret = w < 0 ? (int)w : -EIO;
@@ -520,41 +545,218 @@ static int copy_mem(const struct heap_buf *src, struct heap_buf *dst, uint64_t l
 }
 
 /*
- * Fix the size of a staged buffer: its heap adopts the staging memfd, or
- * allocates its own memory (charged first) and gets a copy.
+ * The path of @n under the mount's root into @out ("/a/b"); a name alone for
+ * an unlinked buffer (its last name, if known). Truncated to @len - 1 bytes.
+ */
+static void node_path(const struct umm_node *n, const char *name, char *out, size_t len)
+{
+	const struct umm_node *path[UMM_DEPTH_MAX + 2];
+	size_t depth = 0, used = 0;
+
+	out[0] = '\0';
+	if (!len)
+		return;
+	for (const struct umm_node *p = n; p && p->parent && depth < UMM_DEPTH_MAX + 2;
+	     p = p->parent)
+		path[depth++] = p;
+	if (!depth) {
+		snprintf(out, len, "/%s", name ? name : (n->name ? n->name : ""));
+		return;
+	}
+	while (depth-- && used < len - 1) {
+		int w = snprintf(out + used, len - used, "/%s", path[depth]->name);
+
+		used += w < 0 ? 0 : (size_t)w;
+	}
+}
+
+/*
+ * Name @n's dma-buf "umm:<path>" (DMA_BUF_SET_NAME) so kernel debug views and
+ * fdinfo tell where it came from. The kernel keeps 31 bytes: a longer path
+ * keeps its end, after "umm:...". Best effort: a failure changes nothing else.
+ */
+static void dmabuf_name(const struct umm_node *n, const char *name)
+{
+	char path[4096], label[DMABUF_NAME_LEN];
+	size_t plen;
+
+	if (n->is_dir || n->buf.mem.dmabuf_fd < 0)
+		return;
+	node_path(n, name, path, sizeof(path));
+	plen = strlen(path);
+	if (plen + 4 < sizeof(label))
+		snprintf(label, sizeof(label), "umm:%s", path);
+	else
+		snprintf(label, sizeof(label), "umm:...%s", path + plen - (sizeof(label) - 8));
+	ioctl(n->buf.mem.dmabuf_fd, DMA_BUF_SET_NAME_B, label);
+}
+
+/*
+ * Does every device of @devices (a normalized list) import the dma-buf of
+ * @mem? Returns 0, or -errno with the reason in @why.
+ */
+static int devices_import(struct umm_store *s, const char *devices, const struct heap_buf *mem,
+			  char *why, size_t len)
+{
+	char dev[UMM_DEVICE_PATH_MAX + 1];
+
+	for (const char *p = devices; p && *p;) {
+		size_t l = strcspn(p, " ");
+		int ret;
+
+		if (l && l < sizeof(dev)) {
+			memcpy(dev, p, l);
+			dev[l] = '\0';
+			ret = (s->cfg.device_import ? s->cfg.device_import : heap_device_import)(
+				dev, mem->dmabuf_fd, why, len);
+			if (ret)
+				return ret;
+		}
+		p += l;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
+
+/*
+ * New memory for buffer @n, @size bytes (a copy of the first @size bytes of
+ * @src, of heap @sh, when @src is given): from the first heap, in preference
+ * order, that meets @n's constraints, can allocate it, and whose dma-buf every
+ * listed device imports (a heap that fails is passed over for the next). On
+ * success @out is the memory, sealed, in the CPU domain, and @n->buf.heap its
+ * heap. Returns 0 or -errno (-ENOSPC for the size, -EOPNOTSUPP for a property),
+ * with one line for the log in @why.
+ */
+static int place(struct umm_store *s, struct umm_node *n, uint64_t size, struct heap *sh,
+		 struct heap_buf *src, struct heap_buf *out, char *why, size_t whylen)
+{
+	const struct umm_constraints *eff = &n->buf.eff;
+	char first[160] = "";
+	int first_ret = 0;
+
+	for (unsigned i = 0; i < s->cfg.nheaps; i++) {
+		struct heap *h = &s->cfg.heaps[i];
+		struct heap_req req;
+		struct heap_buf mem;
+		char reason[160] = "";
+		bool size_only;
+		int ret;
+
+		if (umm_heap_unmet(h, eff, size, &size_only))
+			continue;
+		umm_heap_req(eff, size, &req);
+		req.name = "umm";
+		ret = heap_alloc(h, &req, &mem);
+		if (ret) {
+			snprintf(reason, sizeof(reason), "%s cannot allocate %llu bytes: %s",
+				 h->name, (unsigned long long)req.size, strerror(-ret));
+		} else {
+			if (src)
+				ret = copy_mem(sh, src, h, &mem,
+					       src->size < size ? src->size : size);
+			if (!ret)
+				ret = heap_seal(h, &mem);
+			if (!ret && mem.dmabuf_fd >= 0)
+				ret = devices_import(s, eff->devices, &mem, reason, sizeof(reason));
+			if (ret && !reason[0])
+				snprintf(reason, sizeof(reason), "%s: %s", h->name, strerror(-ret));
+			if (ret)
+				heap_free(h, &mem);
+		}
+		if (!ret) {
+			heap_sync(h, &mem, DMABUF_SYNC_READ | DMABUF_SYNC_WRITE);
+			*out = mem;
+			n->buf.heap = h;
+			return 0;
+		}
+		if (!first_ret) {
+			first_ret = ret;
+			snprintf(first, sizeof(first), "%s", reason);
+		}
+		if (ret == -EMFILE || ret == -ENFILE)
+			return ret;
+	}
+	if (!first_ret)
+		return umm_choose_heap(s->cfg.heaps, s->cfg.nheaps, eff, size, why, whylen);
+	snprintf(why, whylen, "no heap could give it: %s", first);
+	if (first_ret == -ENOMEM || first_ret == -ENOSPC)
+		return -ENOSPC;
+	return first_ret == -EINVAL || first_ret == -EACCES || first_ret == -EPERM ? -EOPNOTSUPP :
+										     first_ret;
+}
+
+/* Does a heap without dma-bufs (memfd) meet @eff for @size? */
+static bool exact_heap_allowed(struct umm_store *s, const struct umm_constraints *eff,
+			       uint64_t size)
+{
+	for (unsigned i = 0; i < s->cfg.nheaps; i++) {
+		bool size_only;
+
+		if (!s->cfg.heaps[i].caps.dmabuf &&
+		    !umm_heap_unmet(&s->cfg.heaps[i], eff, size, &size_only))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Fix the size of a staged buffer: the first heap its constraints allow adopts
+ * the staging memfd (no devices to check), or the first heap that can gets a
+ * copy in memory of its own (charged while the staging copy still exists).
  */
 static int realize(struct umm_store *s, struct umm_node *n)
 {
 	struct umm_buffer *b = &n->buf;
-	struct heap_req req = b->want;
+	uint64_t old_charge = b->charged, size;
 	struct heap_buf mem;
-	uint64_t old_charge = b->charged;
+	char why[200];
 	int ret;
 
 	if (!b->staged)
 		return 0;
-	req.size = heap_page_round(b->mem.size);
-	ret = heap_adopt(b->heap, &req, &b->mem);
-	if (!ret) {
-		b->staged = false;
-		return 0;
-	}
-	if (ret != -EOPNOTSUPP)
-		return ret;
 	if (!b->mem.size)
 		return -EINVAL;
-	/* the heap's own memory is charged while the staging copy still exists */
-	ret = charge(s, n, old_charge + charge_of(req.size));
+	size = heap_page_round(b->mem.size);
+	if (!b->eff.devices || !*b->eff.devices) {
+		/*
+		 * A dma-buf covers whole pages (udmabuf wants the memfd that
+		 * long too), so a size that is no multiple of the page size
+		 * would grow: such a buffer stays in a memfd where the
+		 * constraints allow one, and keeps its exact size.
+		 */
+		bool exact = size != b->mem.size && exact_heap_allowed(s, &b->eff, size);
+
+		for (unsigned i = 0; i < s->cfg.nheaps; i++) {
+			struct heap *h = &s->cfg.heaps[i];
+			struct heap_req req;
+			bool size_only;
+
+			if ((exact && h->caps.dmabuf) ||
+			    umm_heap_unmet(h, &b->eff, size, &size_only))
+				continue;
+			umm_heap_req(&b->eff, size, &req);
+			req.name = "umm";
+			ret = heap_adopt(h, &req, &b->mem);
+			if (!ret) {
+				b->heap = h;
+				b->staged = false;
+				heap_sync(h, &b->mem, DMABUF_SYNC_READ | DMABUF_SYNC_WRITE);
+				dmabuf_name(n, NULL);
+				return 0;
+			}
+			if (ret != -EOPNOTSUPP && ret != -ENOSPC)
+				return ret;
+			break; /* only the first choice adopts: the others copy */
+		}
+	}
+	ret = charge(s, n, old_charge + charge_of(size));
 	if (ret)
 		return ret;
-	ret = heap_alloc(b->heap, &req, &mem);
-	if (!ret)
-		ret = copy_mem(&b->mem, &mem, b->mem.size);
-	if (!ret)
-		ret = heap_seal(b->heap, &mem);
+	ret = place(s, n, size, heap_staging(), &b->mem, &mem, why, sizeof(why));
 	if (ret) {
-		if (mem.fd >= 0 || mem.dmabuf_fd >= 0)
-			heap_free(b->heap, &mem);
+		if (s->cfg.log)
+			s->cfg.log("%s cannot be placed: %s", n->name ? n->name : "(unlinked)",
+				   why);
 		charge(s, n, old_charge);
 		return ret;
 	}
@@ -562,6 +764,7 @@ static int realize(struct umm_store *s, struct umm_node *n)
 	b->mem = mem;
 	b->staged = false;
 	charge(s, n, charge_of(mem.size));
+	dmabuf_name(n, NULL);
 	return 0;
 }
 
@@ -654,7 +857,8 @@ static int resize(struct umm_store *s, struct umm_node *n, uint64_t size, struct
 	if (!ret)
 		ret = heap_resize(heap_staging(), &mem, size);
 	if (!ret)
-		ret = copy_mem(&b->mem, &mem, size < b->mem.size ? size : b->mem.size);
+		ret = copy_mem(b->heap, &b->mem, heap_staging(), &mem,
+			       size < b->mem.size ? size : b->mem.size);
 	if (ret) {
 		heap_free(heap_staging(), &mem);
 		charge(s, n, old_charge);
@@ -1145,28 +1349,25 @@ int umm_create(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 	n->buf.heap = &s->cfg.heaps[h];
 	umm_heap_req(&eff, 0, &n->buf.want);
 	n->buf.want.name = "umm";
-	n->buf.cache = eff.cache;
+	n->buf.eff = eff;
+	umm_constraints_init(&eff); /* the buffer owns the set now */
+	n->buf.cache = n->buf.eff.cache;
 	n->buf.sync = UMM_SYNC_CPU;
 	n->buf.declared = size != 0;
 	n->parent = dir; /* for the quota check before attaching */
 	n->name = nm; /* for the log line of a refused charge */
 	if (size) {
-		struct heap_req req;
-
-		umm_heap_req(&eff, size, &req);
-		req.name = "umm";
 		ret = charge(s, n, charge_of(size));
 		charge_refused = ret == -ENOSPC;
 		if (!ret) {
-			ret = heap_alloc(n->buf.heap, &req, &n->buf.mem);
-			if (!ret && n->buf.mem.size > size) {
+			ret = place(s, n, heap_page_round(size), NULL, NULL, &n->buf.mem, why,
+				    sizeof(why));
+			if (ret && ret != -EMFILE && ret != -ENFILE && s->cfg.log)
+				s->cfg.log("create %s refused: %s", name, why);
+			charge_refused |= ret == -ENOSPC || ret == -EOPNOTSUPP;
+			if (!ret && n->buf.mem.size > size)
 				/* the heap's granule (huge pages) is what the buffer holds */
 				ret = charge(s, n, charge_of(n->buf.mem.size));
-				if (ret)
-					heap_free(n->buf.heap, &n->buf.mem);
-			}
-			if (!ret)
-				ret = heap_seal(n->buf.heap, &n->buf.mem);
 			if (ret) {
 				heap_free(n->buf.heap, &n->buf.mem);
 				charge(s, n, 0);
@@ -1177,6 +1378,8 @@ int umm_create(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 				 &n->buf.mem);
 		n->buf.staged = true;
 	}
+	if (!ret)
+		dmabuf_name(n, NULL);
 	n->parent = NULL;
 	n->name = NULL;
 	if (ret == -EMFILE || ret == -ENFILE) {
@@ -1189,6 +1392,7 @@ int umm_create(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 		s->cfg.log("create %s failed: %s", name, strerror(-ret));
 	}
 	if (ret) {
+		umm_constraints_fini(&n->buf.eff);
 		free(n);
 		goto out_eff;
 	}
@@ -1295,7 +1499,7 @@ ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size
 	}
 	if (size > m->size - (uint64_t)off)
 		size = (size_t)(m->size - (uint64_t)off);
-	ret = mem_io(m, buf, size, off, false);
+	ret = mem_io(buf_heap_now(n), m, buf, size, off, false);
 	if (ret > 0)
 		s->read_bytes += (uint64_t)ret;
 	now(&n->atime);
@@ -1342,7 +1546,7 @@ ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, 
 			goto out;
 	}
 	/* mem_io only reads @buf when writing into the buffer */
-	ret = mem_io(m, (void *)buf, size, off, true);
+	ret = mem_io(buf_heap_now(n), m, (void *)buf, size, off, true);
 	if (ret > 0)
 		s->write_bytes += (uint64_t)ret;
 	now(&n->mtime);
@@ -1575,6 +1779,8 @@ int umm_rename(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 	free(n->name);
 	node_attach(s, ndir, n, nm);
 	chain_add(ndir, (int64_t)bytes);
+	if (!n->is_dir)
+		dmabuf_name(n, NULL);
 	now(&n->ctime);
 	dir->mtime = dir->ctime = ndir->mtime = ndir->ctime = n->ctime;
 out:
@@ -1760,6 +1966,36 @@ static int xattr_store(struct umm_node *n, const char *name, const char *value, 
 	return 0;
 }
 
+/*
+ * Can every device of @devices (a normalized list) be checked for import?
+ * Only DRM devices with PRIME import can: others get -EOPNOTSUPP, a path that
+ * is no usable device -EINVAL; one log line names the device and why.
+ */
+static int devices_usable(struct umm_store *s, const char *devices)
+{
+	char dev[UMM_DEVICE_PATH_MAX + 1], why[200] = "";
+
+	for (const char *p = devices; p && *p;) {
+		size_t l = strcspn(p, " ");
+		int ret;
+
+		if (l && l < sizeof(dev)) {
+			memcpy(dev, p, l);
+			dev[l] = '\0';
+			ret = (s->cfg.device_check ? s->cfg.device_check :
+						     heap_device_check)(dev, why, sizeof(why));
+			if (ret) {
+				if (s->cfg.log)
+					s->cfg.log("user.umm.devices refused: %s", why);
+				return ret == -EOPNOTSUPP ? ret : -EINVAL;
+			}
+		}
+		p += l;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
+
 /* Set constraint @bit of directory @n from @value, if the result is consistent. */
 static int dir_set_constraint(struct umm_store *s, struct umm_node *n, int bit, const char *key,
 			      const char *value, size_t size, int flags)
@@ -1778,6 +2014,11 @@ static int dir_set_constraint(struct umm_store *s, struct umm_node *n, int bit, 
 	ret = umm_constraints_set(&own, bit, value, size);
 	if (ret)
 		goto out_own;
+	if (bit == UMM_C_DEVICES) {
+		ret = devices_usable(s, own.devices);
+		if (ret)
+			goto out_own;
+	}
 	ret = effective(n->parent, &eff);
 	if (ret)
 		goto out_own;
@@ -1812,16 +2053,43 @@ out_own:
 	return ret;
 }
 
+/*
+ * How many references to @m's dma-buf exist besides the daemon's own (its fd,
+ * and its mapping where it has one): open fds handed out, their mappings and
+ * device imports. From the kernel's dma-buf debug view (debugfs, root only);
+ * -1 where that cannot be known (no dma-buf, no debugfs).
+ */
+static long dmabuf_holders(const struct heap_buf *m)
+{
+	unsigned long ino, bino;
+	long count, found = -1;
+	struct stat st;
+	char line[512];
+	FILE *f;
+
+	if (m->dmabuf_fd < 0 || fstat(m->dmabuf_fd, &st))
+		return -1;
+	ino = (unsigned long)st.st_ino;
+	f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "re");
+	if (!f)
+		return -1;
+	/* size flags mode count exp_name ino name: numbers as the kernel prints them */
+	while (found < 0 && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*u %*x %*x %ld %*s %lu", &count, &bino) == 2 && bino == ino)
+			found = count - 1 - (m->map && m->fd < 0 ? 1 : 0);
+	fclose(f);
+	return found < 0 ? -1 : found;
+}
+
 static unsigned sync_flags(enum umm_sync d)
 {
-	/* DMA_BUF_SYNC_READ 1, _WRITE 2, _END 4 (linux/dma-buf.h) */
 	switch (d) {
 	case UMM_SYNC_CPU_READ:
-		return 1;
+		return DMABUF_SYNC_READ;
 	case UMM_SYNC_CPU_WRITE:
-		return 2;
+		return DMABUF_SYNC_WRITE;
 	default:
-		return 3;
+		return DMABUF_SYNC_READ | DMABUF_SYNC_WRITE;
 	}
 }
 
@@ -1838,7 +2106,7 @@ static int buf_set_sync(struct umm_node *n, const char *value, size_t size)
 	if (d == b->sync)
 		return 0;
 	if (b->sync != UMM_SYNC_DEVICE) {
-		ret = heap_sync(buf_heap_now(n), &b->mem, sync_flags(b->sync) | 4);
+		ret = heap_sync(buf_heap_now(n), &b->mem, sync_flags(b->sync) | DMABUF_SYNC_END);
 		if (ret)
 			return ret;
 	}
@@ -1968,8 +2236,13 @@ static int umm_value(struct umm_store *s, struct umm_node *n, enum xkind k, int 
 		return snprintf(out, len, "%s", n->buf.heap->name);
 	case X_CONTIG:
 		return snprintf(out, len, "%d", n->buf.staged ? 0 : n->buf.mem.contiguous);
-	case X_EXPORTS:
-		return snprintf(out, len, "%llu", (unsigned long long)n->buf.exports);
+	case X_EXPORTS: {
+		long held = dmabuf_holders(&n->buf.mem);
+
+		return snprintf(out, len, "%llu",
+				held >= 0 ? (unsigned long long)held :
+					    (unsigned long long)n->buf.exports);
+	}
 	case X_DMABUF: {
 		struct stat st;
 
@@ -1981,7 +2254,7 @@ static int umm_value(struct umm_store *s, struct umm_node *n, enum xkind k, int 
 		struct stat st;
 
 		/* as /proc/PID/maps and fdinfo name it: device (hex) and inode */
-		if (n->buf.mem.dmabuf_fd >= 0 || n->buf.mem.fd < 0 || fstat(n->buf.mem.fd, &st))
+		if (n->buf.mem.fd < 0 || fstat(n->buf.mem.fd, &st))
 			return snprintf(out, len, "%s", "");
 		return snprintf(out, len, "%02x:%02x %llu", major(st.st_dev), minor(st.st_dev),
 				(unsigned long long)st.st_ino);

@@ -38,6 +38,9 @@ struct umm_store;
  * @nheaps:     how many
  * @passthrough: register passthrough backing files for zero-copy opens
  * @log:        one line per refused request (may be NULL)
+ * @device_check:  can device @dev be tested for import (user.umm.devices)?
+ *                 NULL: heap_device_check()
+ * @device_import: does device @dev import dma-buf @fd? NULL: heap_device_import()
  */
 struct umm_config {
 	uint64_t size;
@@ -47,6 +50,8 @@ struct umm_config {
 	unsigned nheaps;
 	bool passthrough;
 	void (*log)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+	int (*device_check)(const char *dev, char *why, size_t n);
+	int (*device_import)(const char *dev, int fd, char *why, size_t n);
 };
 
 /**

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include "constraints.h"
 #include "store.h"
 
 struct umm_xattr {
@@ -22,6 +23,9 @@ struct umm_xattr {
  * @mem:        the memory; while @staged, a plain growable memfd
  * @staged:     FILLING: @mem is a staging memfd, not yet the heap's memory
  * @want:       the request the directory's constraints made at creation
+ * @eff:        the directory's effective constraints at creation: the heaps
+ *              its memory may move to when its size is fixed, and the devices
+ *              its dma-buf was checked against
  * @charged:    bytes charged to the budgets
  * @cache:      CPU mapping type
  * @sync:       CPU/device domain
@@ -38,6 +42,7 @@ struct umm_buffer {
 	struct heap_buf mem;
 	bool staged;
 	struct heap_req want;
+	struct umm_constraints eff;
 	uint64_t charged;
 	enum umm_cache cache;
 	enum umm_sync sync;

@@ -384,6 +384,7 @@ out_session:
 	fuse_session_destroy(se);
 out_store:
 	umm_store_free(fs.store);
+	heap_release_all(fs.heaps, fs.nheaps);
 out_opts:
 	free(mnt);
 	free(opts.mountpoint);

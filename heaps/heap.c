@@ -228,10 +228,11 @@ int heap_dmabuf_set_name(int dmabuf_fd, const char *name)
  */
 int heap_describe(const struct heap *h, char *out, size_t n)
 {
-	char max[24] = "none", contig[24] = "0";
+	char max[24] = "none", contig[24] = "0", align[24];
 	char modes[64] = "";
 	size_t len = 0;
 
+	parse_format_size(h->caps.align, align, sizeof(align));
 	if (h->caps.max_size)
 		parse_format_size(h->caps.max_size, max, sizeof(max));
 	if (h->caps.contiguous)
@@ -242,9 +243,9 @@ int heap_describe(const struct heap *h, char *out, size_t n)
 		len += snprintf(modes + len, sizeof(modes) - len, "%s%s", len ? "," : "",
 				parse_cache_name(m));
 	}
-	return snprintf(out, n, "%s dmabuf=%s contiguous=%s cache=%s max_size=%s", h->name,
-			h->caps.dmabuf ? "yes" : "no", h->caps.contiguous ? contig : "no", modes,
-			max);
+	return snprintf(out, n, "%s dmabuf=%s contiguous=%s cache=%s max_size=%s align=%s",
+			h->name, h->caps.dmabuf ? "yes" : "no", h->caps.contiguous ? contig : "no",
+			modes, max, align);
 }
 
 /**

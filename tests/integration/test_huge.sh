@@ -21,7 +21,7 @@ huge_free() {
 }
 
 test_root_lists_memfd_with_contiguity_up_to_2m() {
-	expect_eq 'memfd dmabuf=no contiguous=2M cache=cached max_size=none' \
+	expect_eq 'memfd dmabuf=no contiguous=2M cache=cached max_size=none align=2M' \
 		"$(xget "$M" user.umm.heaps)" 'user.umm.heaps'
 }
 
