@@ -20,6 +20,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -819,6 +820,93 @@ static int test_daemon_returns_to_baseline_after_churn(void)
 	return PASS;
 }
 
+/*
+ * A second umm-fs, mounted at @dir with its socket at @sock: its pid, or -1.
+ * It is waited for (5 s at most) until @dir is a FUSE mount.
+ */
+static pid_t second_mount(const char *dir, const char *sock)
+{
+	const char *bin = getenv("UMM_FS_BINARY");
+	char opt[4200];
+	struct stat st, up;
+	char parent[4200];
+	pid_t pid;
+
+	if (!bin)
+		return -1;
+	snprintf(opt, sizeof(opt), "socket=%s", sock);
+	snprintf(parent, sizeof(parent), "%s/..", dir);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0)
+			dup2(null, 2);
+		execl(bin, bin, "-f", dir, "-o", opt, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		if (!stat(dir, &st) && !stat(parent, &up) && st.st_dev != up.st_dev)
+			return pid;
+		usleep(10000);
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static void second_unmount(const char *dir, pid_t pid)
+{
+	pid_t u = fork();
+
+	if (!u) {
+		execlp("fusermount3", "fusermount3", "-u", "-q", dir, (char *)NULL);
+		_exit(127);
+	}
+	if (u > 0)
+		waitpid(u, NULL, 0);
+	umount2(dir, MNT_DETACH);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	rmdir(dir);
+}
+
+/* A buffer of another umm mount is no buffer of this one: an error reply. */
+static int test_export_socket_refuses_another_mounts_fd(void)
+{
+	const char *tmp = getenv("UMM_TMP");
+	struct umm_req req = good_req();
+	char dir[4096], sock[4096], path[4200], own[4096];
+	int fd, ret;
+	pid_t pid;
+
+	EXPECT(tmp, "UMM_TMP is not set");
+	EXPECT(!get_sock_path(), "no socket path");
+	snprintf(dir, sizeof(dir), "%s/second-mount", tmp);
+	snprintf(sock, sizeof(sock), "%s/second-sock", tmp);
+	EXPECT_OK(mkdir(dir, 0755));
+	pid = second_mount(dir, sock);
+	if (pid < 0) {
+		rmdir(dir);
+		EXPECT(0, "cannot mount a second umm-fs at %s", dir);
+	}
+	snprintf(path, sizeof(path), "%s/b", dir);
+	fd = make_buffer(path, PAGE, 31, 0644) ? -1 : open(path, O_RDWR | O_CLOEXEC);
+	ret = fd < 0 ? FAIL : hostile("fd of another FUSE mount", &req, sizeof(req), &fd, 1, 0);
+	if (fd >= 0)
+		close(fd);
+	second_unmount(dir, pid);
+	EXPECT(fd >= 0, "cannot make a buffer on the second mount");
+	if (ret != PASS)
+		return ret;
+	mnt_path(own, sizeof(own), "sock-second");
+	EXPECT_OK(make_buffer(own, PAGE, 32, 0644));
+	EXPECT(daemon_serves(own), "the daemon does not serve after the foreign fd");
+	return PASS;
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -834,6 +922,7 @@ int main(void)
 	RUN(test_export_socket_survives_hostile_messages);
 	RUN(test_export_socket_never_blocks_on_a_client);
 	RUN(test_umm_export_refuses_foreign_fds);
+	RUN(test_export_socket_refuses_another_mounts_fd);
 	RUN(test_daemon_returns_to_baseline_after_churn);
 	return itest_finish("test_perm");
 }
