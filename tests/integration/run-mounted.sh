@@ -13,6 +13,8 @@
 #     UMM_FS_BINARY=<the daemon binary> UMM_SOCK=TMP/sock
 # in the environment, and passes the test's exit status through (77 = skip).
 #
+# UMM_FS_WRAPPER runs the daemon under a tool such as valgrind (see below).
+#
 # EXTRA mount options come from the environment variable UMM_FS_OPTIONS and,
 # for a script, from a line "# umm-fs-options: OPTS" near its top. A line
 # "# umm-hugepages: N" reserves N more 2 MiB huge pages (vm.nr_hugepages)
@@ -215,8 +217,14 @@ if head -c 4096 "$test_prog" 2>/dev/null | grep -qa '^# umm-fs-options:'; then
 fi
 [ -n "$extra" ] && opts="$opts,$extra"
 
-say "mounting: $fs_bin -f $mnt -o $opts"
-"$fs_bin" -f "$mnt" -o "$opts" >"$log" 2>&1 </dev/null &
+# UMM_FS_WRAPPER (words, such as "valgrind --error-exitcode=99 -q") runs the
+# daemon under a tool; it then gets longer to mount and to leave, and any
+# exit status but 0 after the unmount fails the test (the tool's verdict).
+read -ra wrapper <<<"${UMM_FS_WRAPPER:-}"
+slow=1
+[ ${#wrapper[@]} -gt 0 ] && slow=6
+say "mounting: ${wrapper[*]}${wrapper[*]:+ }$fs_bin -f $mnt -o $opts"
+"${wrapper[@]}" "$fs_bin" -f "$mnt" -o "$opts" >"$log" 2>&1 </dev/null &
 fs_pid=$!
 
 # Wait for the mount (10 s).
@@ -228,8 +236,8 @@ until is_mounted "$mnt"; do
 		show_log=1
 		exit 1
 	fi
-	if [ $n -ge 100 ]; then
-		say "FAIL: $mnt did not appear in /proc/mounts within 10 s"
+	if [ $n -ge $((100 * slow)) ]; then
+		say "FAIL: $mnt did not appear in /proc/mounts within $((10 * slow)) s"
 		show_log=1
 		exit 1
 	fi
@@ -282,11 +290,15 @@ else
 		say "note: $mnt busy at unmount (a test process still holds it?); lazy unmount"
 		fusermount3 -u -z "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
 	fi
-	if ! wait_daemon 50; then
-		say "FAIL: umm-fs (pid $fs_pid) still running 5 s after the unmount"
+	if ! wait_daemon $((50 * slow)); then
+		say "FAIL: umm-fs (pid $fs_pid) still running $((5 * slow)) s after the unmount"
 		[ $status = 77 ] || [ $status = 0 ] && status=1
 	elif [ "$fs_status" -gt 128 ]; then
 		say "FAIL: umm-fs was killed by signal $((fs_status - 128)) after the unmount"
+		status=1
+	elif [ "$fs_status" != 0 ] && [ ${#wrapper[@]} -gt 0 ]; then
+		say "FAIL: ${wrapper[0]} ended umm-fs with status $fs_status after the unmount"
+		show_log=1
 		status=1
 	elif [ "$fs_status" != 0 ]; then
 		say "note: umm-fs exited with status $fs_status after the unmount"
