@@ -435,6 +435,29 @@ static void fill_stat(const struct umm_node *n, struct stat *st)
 	}
 }
 
+/*
+ * A write or truncate by @ctx clears the set-user-ID bit, and the set-group-ID
+ * bit where group execution is allowed or the caller is not of the file's
+ * group (its primary group), unless the caller is root (as the VFS does for
+ * callers without CAP_FSETID); a change of owner (@always) clears them for
+ * root too. The daemon does it: it asks the kernel
+ * to leave it to the file system (FUSE_CAP_HANDLE_KILLPRIV_V2), which spares
+ * a security.capability lookup before every passthrough write.
+ */
+static void kill_suid(struct umm_node *n, const struct umm_ctx *ctx, bool always)
+{
+	mode_t old = n->mode;
+
+	if (n->is_dir || (!always && ctx && !ctx->uid))
+		return;
+	n->mode &= ~(mode_t)S_ISUID;
+	/* set-group-ID without group execution stays for members of the group */
+	if ((n->mode & S_IXGRP) || (!always && ctx && ctx->gid != n->gid))
+		n->mode &= ~(mode_t)S_ISGID;
+	if (n->mode != old && ctx && ctx->mode_changed)
+		*ctx->mode_changed = true;
+}
+
 /* ---- buffer life cycle ---- */
 
 static void backing_drop(struct umm_node *n, const struct umm_ctx *ctx)
@@ -1102,6 +1125,11 @@ int umm_setattr(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino,
 	}
 	if (sa->valid & UMM_SET_MODE)
 		n->mode = sa->mode & 07777;
+	/* after a mode the kernel sent with them: it clears less than tmpfs */
+	if (sa->valid & (UMM_SET_UID | UMM_SET_GID))
+		kill_suid(n, ctx, true); /* chown clears them, for root too */
+	else if (sa->valid & (UMM_SET_SIZE | UMM_SET_KILL_SUIDGID))
+		kill_suid(n, ctx, false);
 	if ((sa->valid & (UMM_SET_UID | UMM_SET_GID)) && !n->is_dir) {
 		uid_t nuid = (sa->valid & UMM_SET_UID) ? sa->uid : n->uid;
 
@@ -1250,6 +1278,8 @@ static int open_buffer(struct umm_store *s, const struct umm_ctx *ctx, struct um
 	bool pt = false;
 	int ret;
 
+	if ((flags & O_TRUNC) && acc != O_RDONLY)
+		kill_suid(n, ctx, false);
 	if ((flags & O_TRUNC) && acc != O_RDONLY && b->mem.size) {
 		ret = resize(s, n, 0, NULL, ctx, RESIZE_TRUNC);
 		if (ret)
@@ -1287,6 +1317,9 @@ static int open_buffer(struct umm_store *s, const struct umm_ctx *ctx, struct um
 	h->node = n;
 	h->accmode = acc;
 	h->passthrough = pt;
+	/* passthrough writes never reach the daemon: a writer clears them at open */
+	if (pt && acc != O_RDONLY)
+		kill_suid(n, ctx, false);
 	n->nopen++;
 	if (pt)
 		b->npt++;
@@ -1549,6 +1582,8 @@ ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, 
 	ret = mem_io(buf_heap_now(n), m, (void *)buf, size, off, true);
 	if (ret > 0)
 		s->write_bytes += (uint64_t)ret;
+	if (ret > 0)
+		kill_suid(n, ctx, false);
 	now(&n->mtime);
 	n->ctime = n->mtime;
 out:

@@ -62,6 +62,10 @@ struct umm_config {
  *                 or <= 0 when passthrough is not possible. Called with the
  *                 store's lock held. NULL: no passthrough for this request.
  * @backing_close: drop an id from @backing_open. Called with the lock held.
+ * @mode_changed:  if not NULL, set to true when the request changed the
+ *                 node's mode as a side effect (set-user/group-ID cleared by
+ *                 a write or an open), which the kernel's cached attributes
+ *                 do not show yet
  */
 struct umm_ctx {
 	uid_t uid;
@@ -69,6 +73,7 @@ struct umm_ctx {
 	void *req;
 	int (*backing_open)(void *req, int fd);
 	void (*backing_close)(void *req, int id);
+	bool *mode_changed;
 };
 
 /**
@@ -92,6 +97,7 @@ enum {
 	UMM_SET_ATIME_NOW = 1 << 6,
 	UMM_SET_MTIME_NOW = 1 << 7,
 	UMM_SET_CTIME = 1 << 8,
+	UMM_SET_KILL_SUIDGID = 1 << 9, /* clear set-user/group-ID as a write would */
 };
 
 /**

@@ -37,6 +37,7 @@ struct fs_config {
  */
 struct fs {
 	struct umm_store *store;
+	struct fuse_session *se;
 	bool passthrough;
 	struct heap heaps[HEAP_MAX];
 	unsigned nheaps;

@@ -328,6 +328,7 @@ int main(int argc, char *argv[])
 	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
 	if (!se)
 		goto out_store;
+	fs.se = se;
 	if (fuse_set_signal_handlers(se))
 		goto out_session;
 	raise_nofile();

@@ -48,6 +48,17 @@ static void ctx_of(fuse_req_t req, struct umm_ctx *ctx)
 #endif
 }
 
+/*
+ * The request cleared set-user/group-ID bits as a side effect (a write or an
+ * open for writing by another uid): the kernel's cached mode is stale. Called
+ * after the reply, so the kernel holds no lock of the request.
+ */
+static void mode_inval(struct fs *fs, fuse_ino_t ino, bool changed)
+{
+	if (changed)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+}
+
 static void entry_of(struct fuse_entry_param *e, const struct stat *st)
 {
 	memset(e, 0, sizeof(*e));
@@ -67,6 +78,16 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_background = 64;
 	/* the writeback cache would turn passthrough off and hide writes from budgets */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/*
+	 * The daemon clears set-user/group-ID bits itself (kill_suid in the
+	 * store): without this, the kernel asks for security.capability before
+	 * every write, passthrough writes included (file_remove_privs on a
+	 * FUSE inode, which never caches it).
+	 */
+#ifdef FUSE_CAP_HANDLE_KILLPRIV_V2
+	if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV_V2)
+		conn->want |= FUSE_CAP_HANDLE_KILLPRIV_V2;
+#endif
 #ifdef UMM_HAVE_PASSTHROUGH
 	if (fs->passthrough && fuse_set_feature_flag(conn, FUSE_CAP_PASSTHROUGH)) {
 		conn->max_backing_stack_depth = 1;
@@ -155,6 +176,9 @@ static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		sa.valid |= UMM_SET_MTIME, sa.mtime = attr->st_mtim;
 	if (to_set & FUSE_SET_ATTR_CTIME)
 		sa.valid |= UMM_SET_CTIME, sa.ctime = attr->st_ctim;
+	/* FATTR_KILL_SUIDGID (killpriv v2): the kernel leaves it to the daemon */
+	if (to_set & (FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID))
+		sa.valid |= UMM_SET_KILL_SUIDGID;
 	sa.fh = fi ? fi->fh : 0;
 	ctx_of(req, &ctx);
 	ret = umm_setattr(fs_of(req)->store, &ctx, ino, &sa, &st);
@@ -285,19 +309,24 @@ static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 
 static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct fs *fs = fs_of(req);
 	struct umm_open_out oo;
+	bool changed = false;
 	struct umm_ctx ctx;
 	int ret;
 
 	ctx_of(req, &ctx);
-	ret = umm_open(fs_of(req)->store, &ctx, ino, fi->flags, &oo);
+	ctx.mode_changed = &changed;
+	ret = umm_open(fs->store, &ctx, ino, fi->flags, &oo);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
 	open_reply_fi(fi, &oo);
 	if (fuse_reply_open(req, fi))
-		umm_release(fs_of(req)->store, &ctx, ino, oo.fh);
+		umm_release(fs->store, &ctx, ino, oo.fh);
+	else
+		mode_inval(fs, ino, changed);
 }
 
 static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -321,15 +350,19 @@ static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
+	struct fs *fs = fs_of(req); /* the reply frees @req */
+	bool changed = false;
 	struct umm_ctx ctx;
 	ssize_t ret;
 
 	ctx_of(req, &ctx);
-	ret = umm_write(fs_of(req)->store, &ctx, ino, fi->fh, buf, size, off);
+	ctx.mode_changed = &changed;
+	ret = umm_write(fs->store, &ctx, ino, fi->fh, buf, size, off);
 	if (ret < 0)
 		fuse_reply_err(req, (int)-ret);
 	else
 		fuse_reply_write(req, (size_t)ret);
+	mode_inval(fs, ino, changed);
 }
 
 static void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,

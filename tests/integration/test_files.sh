@@ -220,6 +220,33 @@ test_chmod_matches_tmpfs() {
 	expect_eq 644 "$(stat -c %a "$d/f")" 'mode after refused chmod'
 }
 
+# Writes and truncates by another uid clear set-user/group-ID bits as on tmpfs
+# (the daemon does it: the kernel leaves it to the file system), root's keep
+# them; a passthrough open for writing by another uid clears them at the open.
+test_setid_bits_cleared_by_writes_like_tmpfs() {
+	local d f m how
+	d=$(newdir setid)
+	chmod 0777 "$d"
+	for how in append truncate root-append root-truncate rw-open; do
+		for m in 6777 6767; do
+			for f in "$d/$how" "$T/setid-$how"; do
+				printf x >"$f"
+				chmod "$m" "$f"
+				case $how in
+				append) run_as 65534 sh -c "printf y >>'$f'" ;;
+				truncate) run_as 65534 truncate -s 0 "$f" ;;
+				root-append) printf y >>"$f" ;;
+				root-truncate) truncate -s 0 "$f" ;;
+				rw-open) run_as 65534 sh -c "printf y 1<>'$f'" ;;
+				esac
+			done
+			expect_eq "$(stat -c %a "$T/setid-$how")" "$(stat -c %a "$d/$how")" \
+				"mode $m after $how"
+			rm -f "$d/$how" "$T/setid-$how"
+		done
+	done
+}
+
 test_chown_matches_tmpfs() {
 	local d f want got
 	d=$(newdir chown)
@@ -513,6 +540,7 @@ check test_stat_reports_size_mode_owner_and_blocks
 check test_buffer_is_owned_by_its_creator
 check test_ls_l_modes_match_tmpfs
 check test_chmod_matches_tmpfs
+check test_setid_bits_cleared_by_writes_like_tmpfs
 check test_chown_matches_tmpfs
 check test_touch_and_utimens_match_tmpfs
 check test_umask_applies_like_tmpfs
