@@ -407,6 +407,16 @@ static int subtree_meets(struct umm_node *dir, const struct umm_constraints *eff
 
 /* ---- stat ---- */
 
+/*
+ * The buffer's length as files see it: its memory's size, or less where a
+ * heap holds whole pages of a buffer filled to a length that is no multiple
+ * of the page size (@len then says how much of it is the file).
+ */
+static uint64_t buf_len(const struct umm_buffer *b)
+{
+	return b->len ? b->len : b->mem.size;
+}
+
 static void fill_stat(const struct umm_node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -423,7 +433,7 @@ static void fill_stat(const struct umm_node *n, struct stat *st)
 		st->st_size = (off_t)(n->dir.nchildren + 2) * 32;
 		return;
 	}
-	st->st_size = (off_t)n->buf.mem.size;
+	st->st_size = (off_t)buf_len(&n->buf);
 	/* a dma-buf heap's memory is all there from the start */
 	st->st_blocks = (blkcnt_t)(n->buf.mem.size / 512);
 	if (n->buf.mem.fd >= 0) {
@@ -730,7 +740,7 @@ static bool exact_heap_allowed(struct umm_store *s, const struct umm_constraints
 static int realize(struct umm_store *s, struct umm_node *n)
 {
 	struct umm_buffer *b = &n->buf;
-	uint64_t old_charge = b->charged, size;
+	uint64_t old_charge = b->charged, size, filled;
 	struct heap_buf mem;
 	char why[200];
 	int ret;
@@ -739,6 +749,7 @@ static int realize(struct umm_store *s, struct umm_node *n)
 		return 0;
 	if (!b->mem.size)
 		return -EINVAL;
+	filled = b->mem.size;
 	size = heap_page_round(b->mem.size);
 	if (!b->eff.devices || !*b->eff.devices) {
 		/*
@@ -763,6 +774,7 @@ static int realize(struct umm_store *s, struct umm_node *n)
 			if (!ret) {
 				b->heap = h;
 				b->staged = false;
+				b->len = b->mem.size != filled ? filled : 0;
 				heap_sync(h, &b->mem, DMABUF_SYNC_READ | DMABUF_SYNC_WRITE);
 				dmabuf_name(n, NULL);
 				return 0;
@@ -786,6 +798,7 @@ static int realize(struct umm_store *s, struct umm_node *n)
 	heap_free(heap_staging(), &b->mem);
 	b->mem = mem;
 	b->staged = false;
+	b->len = mem.size != filled ? filled : 0;
 	charge(s, n, charge_of(mem.size));
 	dmabuf_name(n, NULL);
 	return 0;
@@ -841,11 +854,24 @@ static int resize(struct umm_store *s, struct umm_node *n, uint64_t size, struct
 		return -EFBIG;
 	if (b->staged)
 		b->declared = why == RESIZE_DECLARE && size;
-	if (size == b->mem.size)
+	if (size == buf_len(b))
 		return 0;
 	if (b->staged) {
 		uint64_t c = charge_of(size);
+		char whyno[160];
 
+		/* a size no allowed heap can hold is refused now, not when sealed */
+		if (size > b->mem.size) {
+			ret = umm_choose_heap(s->cfg.heaps, s->cfg.nheaps, &b->eff, size, whyno,
+					      sizeof(why));
+			if (ret < 0) {
+				if (s->cfg.log)
+					s->cfg.log("resize of %s to %llu refused: %s",
+						   n->name ? n->name : "(unlinked)",
+						   (unsigned long long)size, whyno);
+				return ret;
+			}
+		}
 		if (c > old_charge) {
 			ret = charge(s, n, c);
 			if (ret)
@@ -881,7 +907,7 @@ static int resize(struct umm_store *s, struct umm_node *n, uint64_t size, struct
 		ret = heap_resize(heap_staging(), &mem, size);
 	if (!ret)
 		ret = copy_mem(b->heap, &b->mem, heap_staging(), &mem,
-			       size < b->mem.size ? size : b->mem.size);
+			       size < buf_len(b) ? size : buf_len(b));
 	if (ret) {
 		heap_free(heap_staging(), &mem);
 		charge(s, n, old_charge);
@@ -890,6 +916,7 @@ static int resize(struct umm_store *s, struct umm_node *n, uint64_t size, struct
 	backing_drop(n, ctx);
 	heap_free(b->heap, &b->mem);
 	b->mem = mem;
+	b->len = 0;
 	b->staged = true;
 	b->declared = why == RESIZE_DECLARE && size;
 	b->charged = old_charge + charge_of(size);
@@ -1280,7 +1307,7 @@ static int open_buffer(struct umm_store *s, const struct umm_ctx *ctx, struct um
 
 	if ((flags & O_TRUNC) && acc != O_RDONLY)
 		kill_suid(n, ctx, false);
-	if ((flags & O_TRUNC) && acc != O_RDONLY && b->mem.size) {
+	if ((flags & O_TRUNC) && acc != O_RDONLY && buf_len(b)) {
 		ret = resize(s, n, 0, NULL, ctx, RESIZE_TRUNC);
 		if (ret)
 			return ret;
@@ -1299,7 +1326,7 @@ static int open_buffer(struct umm_store *s, const struct umm_ctx *ctx, struct um
 				return ret;
 		}
 	}
-	if (!b->staged && s->cfg.passthrough && ctx->backing_open && !b->mem.map &&
+	if (!b->staged && !b->len && s->cfg.passthrough && ctx->backing_open && !b->mem.map &&
 	    (acc != O_WRONLY || b->npt)) {
 		if (!b->backing_id) {
 			int id = ctx->backing_open(ctx->req, b->mem.fd);
@@ -1526,12 +1553,12 @@ ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size
 		ret = -EINVAL;
 		goto out;
 	}
-	if ((uint64_t)off >= m->size) {
+	if ((uint64_t)off >= buf_len(&n->buf)) {
 		ret = 0;
 		goto out;
 	}
-	if (size > m->size - (uint64_t)off)
-		size = (size_t)(m->size - (uint64_t)off);
+	if (size > buf_len(&n->buf) - (uint64_t)off)
+		size = (size_t)(buf_len(&n->buf) - (uint64_t)off);
 	ret = mem_io(buf_heap_now(n), m, buf, size, off, false);
 	if (ret > 0)
 		s->read_bytes += (uint64_t)ret;
@@ -1570,7 +1597,7 @@ ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, 
 	}
 	m = &n->buf.mem;
 	end = (uint64_t)off + size;
-	if (end > m->size) {
+	if (end > buf_len(&n->buf)) {
 		/* a sealed buffer grows only while nobody else holds it (and is filled again) */
 		ret = resize(s, n, end, h, ctx, RESIZE_WRITE);
 		if (ret == -EBUSY)
@@ -1614,7 +1641,7 @@ int umm_fallocate(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, 
 		ret = -EISDIR;
 	} else if (mode & ~FALLOC_FL_KEEP_SIZE) {
 		ret = -EOPNOTSUPP;
-	} else if (end > n->buf.mem.size && !(mode & FALLOC_FL_KEEP_SIZE)) {
+	} else if (end > buf_len(&n->buf) && !(mode & FALLOC_FL_KEEP_SIZE)) {
 		ret = resize(s, n, end, handle_of(n, fh), ctx, RESIZE_DECLARE);
 		if (!ret) {
 			now(&n->mtime);
@@ -2274,8 +2301,9 @@ static int umm_value(struct umm_store *s, struct umm_node *n, enum xkind k, int 
 	case X_EXPORTS: {
 		long held = dmabuf_holders(&n->buf.mem);
 
+		/* memfds handed out cannot be followed: each counts for good */
 		return snprintf(out, len, "%llu",
-				held >= 0 ? (unsigned long long)held :
+				held >= 0 ? (unsigned long long)held + n->buf.memfd_exports :
 					    (unsigned long long)n->buf.exports);
 	}
 	case X_DMABUF: {
@@ -2458,6 +2486,7 @@ out:
 int umm_export(struct umm_store *s, uint64_t ino, int accmode, uint32_t *kind, uint64_t *size)
 {
 	struct umm_node *n;
+	bool dmabuf;
 	int ret;
 
 	lock(s);
@@ -2487,13 +2516,15 @@ int umm_export(struct umm_store *s, uint64_t ino, int accmode, uint32_t *kind, u
 		if (ret)
 			goto out;
 	}
-	ret = heap_reopen(&n->buf.mem, accmode);
+	ret = heap_reopen(&n->buf.mem, accmode, &dmabuf);
 	if (ret < 0)
 		goto out;
 	n->buf.exports++;
+	if (!dmabuf)
+		n->buf.memfd_exports++;
 	s->exports++;
-	*kind = n->buf.mem.dmabuf_fd >= 0 ? 2 : 1;
-	*size = n->buf.mem.size;
+	*kind = dmabuf ? 2 : 1;
+	*size = buf_len(&n->buf);
 out:
 	unlock(s);
 	return ret;

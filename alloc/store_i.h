@@ -21,6 +21,9 @@ struct umm_xattr {
  * struct umm_buffer - a buffer's memory and state
  * @heap:       the heap chosen at creation (the memory is there once sealed)
  * @mem:        the memory; while @staged, a plain growable memfd
+ * @len:        the file's length where it is less than @mem.size (a heap of
+ *              whole pages holding a buffer filled to another length), else 0;
+ *              such a buffer is never passed through, so reads stop at @len
  * @staged:     FILLING: @mem is a staging memfd, not yet the heap's memory
  * @want:       the request the directory's constraints made at creation
  * @eff:        the directory's effective constraints at creation: the heaps
@@ -30,6 +33,7 @@ struct umm_xattr {
  * @cache:      CPU mapping type
  * @sync:       CPU/device domain
  * @exports:    fds handed out through the export socket
+ * @memfd_exports: of which memfds (read-only trades of a udmabuf buffer)
  * @nwriters:   daemon-served handles open for writing
  * @npt:        passthrough handles open
  * @backing_id: the passthrough backing id registered for @mem, 0 for none
@@ -40,6 +44,7 @@ struct umm_xattr {
 struct umm_buffer {
 	struct heap *heap;
 	struct heap_buf mem;
+	uint64_t len;
 	bool staged;
 	struct heap_req want;
 	struct umm_constraints eff;
@@ -47,6 +52,7 @@ struct umm_buffer {
 	enum umm_cache cache;
 	enum umm_sync sync;
 	uint64_t exports;
+	uint64_t memfd_exports;
 	unsigned nwriters;
 	unsigned npt;
 	int backing_id;

@@ -122,6 +122,7 @@ int heap_sync(struct heap *h, struct heap_buf *buf, unsigned flags)
 
 /**
  * heap_reopen() - a new open file of the buffer's memory with access @accmode
+ * @dmabuf: set to whether the fd returned is a dma-buf (else a memfd)
  *
  * The dma-buf where there is one, else a new open of the memfd through /proc,
  * so its access mode is exactly @accmode and it shares no file offset.
@@ -129,15 +130,17 @@ int heap_sync(struct heap *h, struct heap_buf *buf, unsigned flags)
  * dup shares it: a read-only request first tries a new open of the dma-buf
  * through /proc, which gives a file of its own with exactly that mode on
  * kernels that allow reopening it; the kernels seen so far refuse (ENXIO: the
- * dma-buf inode has no open), and then the request is refused with -EACCES
- * rather than handing out a writable fd.
+ * dma-buf inode has no open). Then a heap whose dma-buf wraps a memfd
+ * (udmabuf) gives a read-only open of that memfd, the same pages; any other
+ * refuses with -EACCES rather than hand out a writable fd.
  * Returns an fd (O_CLOEXEC, owned by the caller) or -errno.
  */
-int heap_reopen(const struct heap_buf *buf, int accmode)
+int heap_reopen(const struct heap_buf *buf, int accmode, bool *dmabuf)
 {
 	char path[64];
 	int fd;
 
+	*dmabuf = false;
 	if (buf->dmabuf_fd >= 0) {
 		int fl = fcntl(buf->dmabuf_fd, F_GETFL);
 
@@ -145,13 +148,19 @@ int heap_reopen(const struct heap_buf *buf, int accmode)
 			return -errno;
 		if ((fl & O_ACCMODE) == accmode) {
 			fd = fcntl(buf->dmabuf_fd, F_DUPFD_CLOEXEC, 3);
+			*dmabuf = fd >= 0;
 			return fd < 0 ? -errno : fd;
 		}
 		if (accmode != O_RDONLY || (fl & O_ACCMODE) != O_RDWR)
 			return -EACCES;
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", buf->dmabuf_fd);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
-		return fd < 0 ? -EACCES : fd;
+		if (fd >= 0) {
+			*dmabuf = true;
+			return fd;
+		}
+		if (buf->fd < 0 || buf->map)
+			return -EACCES;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", buf->fd);
 	fd = open(path, accmode | O_CLOEXEC);
@@ -243,9 +252,9 @@ int heap_describe(const struct heap *h, char *out, size_t n)
 		len += snprintf(modes + len, sizeof(modes) - len, "%s%s", len ? "," : "",
 				parse_cache_name(m));
 	}
-	return snprintf(out, n, "%s dmabuf=%s contiguous=%s cache=%s max_size=%s align=%s",
-			h->name, h->caps.dmabuf ? "yes" : "no", h->caps.contiguous ? contig : "no",
-			modes, max, align);
+	return snprintf(out, n, "%s dmabuf=%s contiguous=%s cache=%s max_size=%s align=%s", h->name,
+			h->caps.dmabuf ? "yes" : "no", h->caps.contiguous ? contig : "no", modes,
+			max, align);
 }
 
 /**

@@ -133,7 +133,7 @@ int heap_adopt(struct heap *h, const struct heap_req *req, struct heap_buf *buf)
 struct heap *heap_staging(void);
 void heap_free(struct heap *h, struct heap_buf *buf);
 int heap_sync(struct heap *h, struct heap_buf *buf, unsigned flags);
-int heap_reopen(const struct heap_buf *buf, int accmode);
+int heap_reopen(const struct heap_buf *buf, int accmode, bool *dmabuf);
 int heap_describe(const struct heap *h, char *out, size_t n);
 int heap_discover(struct heap *heaps, unsigned max, unsigned *n);
 void heap_release_all(struct heap *heaps, unsigned n);

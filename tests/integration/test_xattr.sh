@@ -239,6 +239,7 @@ test_non_user_namespace_is_eopnotsupp() {
 test_buffer_attributes_on_memfd() {
 	local d f
 	d=$(newdir bufattr)
+	xset "$d" user.umm.heap memfd
 	f=$d/buf
 	head -c 10000 /dev/urandom >"$f"
 	expect_eq memfd "$(xget "$f" user.umm.heap)" 'user.umm.heap'
@@ -267,6 +268,7 @@ test_buffer_sync_xattr_takes_the_four_domains() {
 test_buffer_readonly_and_dir_only_xattrs_are_refused() {
 	local d f
 	d=$(newdir bufro)
+	xset "$d" user.umm.heap memfd
 	f=$d/buf
 	printf 'x' >"$f"
 	expect_errno EPERM setfattr -n user.umm.heap -v memfd "$f"
