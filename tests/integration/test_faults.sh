@@ -222,6 +222,40 @@ test_full_budget_is_enospc_and_recovers() {
 	wait_used 0
 }
 
+# The daemon out of fds (its RLIMIT_NOFILE lowered from outside with
+# prlimit, as a full fd table would be): creating a buffer fails cleanly with
+# ENOSPC, nothing else breaks, and creates work again once buffers go.
+test_daemon_out_of_fds_refuses_creates_cleanly() {
+	local d i n=0 base limits soft hard err=$UMM_TMP/fds.err
+	command -v prlimit >/dev/null || skip 'prlimit (util-linux) is not installed'
+	d=$(newdir fds)
+	xset "$d" user.umm.size 4K
+	base=$(daemon_fds)
+	limits=$(prlimit --pid "$UMM_FS_PID" --nofile -o SOFT,HARD --noheadings) ||
+		fail 'cannot read the daemon fd limit'
+	read -r soft hard <<<"$limits"
+	note "umm-fs: $base fds open, limit $soft (hard $hard): lowered to $((base + 16))"
+	on_exit "prlimit --pid $UMM_FS_PID --nofile=$soft:$hard"
+	prlimit --pid "$UMM_FS_PID" --nofile=$((base + 16)):"$hard"
+	for i in $(seq 1 200); do
+		{ : >"$d/b$i"; } 2>"$err" || break
+		n=$i
+	done
+	prlimit --pid "$UMM_FS_PID" --nofile="$soft:$hard"
+	note "$n buffers made before the limit"
+	[ "$n" -lt 200 ] || fail "200 buffers made under a limit of $((base + 16)) fds"
+	[ "$n" -gt 0 ] || fail 'no buffer at all under the lowered limit'
+	grep -q "$(errmsg ENOSPC)" "$err" || fail "the create at the limit failed otherwise: $(cat "$err")"
+	kill -0 "$UMM_FS_PID" || fail 'the daemon died'
+	[ ! -e "$d/b$((n + 1))" ] || fail 'the refused buffer exists'
+	expect_eq $((n * 4096)) "$(used_bytes "$d")" 'used_bytes: the buffers made, no more'
+	expect_eq 4096 "$(stat -c %s "$d/b1")" 'an earlier buffer'
+	rm -f "$d"/b*
+	wait_until 50 "[ \$(daemon_fds) -le $base ]" || fail "daemon fds $(daemon_fds), $base before"
+	: >"$d/again" || fail 'no create after the buffers went'
+	rm -f "$d/again"
+}
+
 test_daemon_sigkill_leaves_holders_their_data() {
 	local m2=$UMM_TMP/m2 s2=$UMM_TMP/s2 opts size=$((777 * 4096)) fs_pid fs2_pid
 	local h_map h_exp h_only fd out
@@ -296,5 +330,6 @@ test_daemon_sigkill_leaves_holders_their_data() {
 
 check test_sigkilled_clients_leave_nothing_behind
 check test_full_budget_is_enospc_and_recovers
+check test_daemon_out_of_fds_refuses_creates_cleanly
 check test_daemon_sigkill_leaves_holders_their_data
 finish
