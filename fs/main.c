@@ -250,8 +250,27 @@ static int fs_export_fd(void *ctx, uint64_t ino, int accmode, uint32_t *kind, ui
 static void raise_nofile(void)
 {
 	struct rlimit rl;
+	long nr_open = 0;
+	FILE *f;
 
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	/* as root, past the hard limit too: up to fs.nr_open, 1M at most */
+	f = fopen("/proc/sys/fs/nr_open", "re");
+	if (f) {
+		if (fscanf(f, "%ld", &nr_open) != 1)
+			nr_open = 0;
+		fclose(f);
+	}
+	if (nr_open > 1L << 20)
+		nr_open = 1L << 20;
+	if (nr_open > 0 && (rlim_t)nr_open > rl.rlim_max) {
+		struct rlimit up = { .rlim_cur = (rlim_t)nr_open, .rlim_max = (rlim_t)nr_open };
+
+		if (!setrlimit(RLIMIT_NOFILE, &up))
+			return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
