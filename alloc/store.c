@@ -625,6 +625,27 @@ static void dmabuf_name(const struct umm_node *n, const char *name)
 }
 
 /*
+ * The next path of the normalized device list at *@p into @dev (@n bytes),
+ * advancing *@p. Returns @dev, or NULL at the end of the list.
+ */
+static char *next_device(const char **p, char *dev, size_t n)
+{
+	while (*p && **p) {
+		size_t l = strcspn(*p, " ");
+		const char *at = *p;
+
+		*p += l;
+		*p += strspn(*p, " ");
+		if (l && l < n) {
+			memcpy(dev, at, l);
+			dev[l] = '\0';
+			return dev;
+		}
+	}
+	return NULL;
+}
+
+/*
  * Does every device of @devices (a normalized list) import the dma-buf of
  * @mem? Returns 0, or -errno with the reason in @why.
  */
@@ -632,21 +653,13 @@ static int devices_import(struct umm_store *s, const char *devices, const struct
 			  char *why, size_t len)
 {
 	char dev[UMM_DEVICE_PATH_MAX + 1];
+	int ret;
 
-	for (const char *p = devices; p && *p;) {
-		size_t l = strcspn(p, " ");
-		int ret;
-
-		if (l && l < sizeof(dev)) {
-			memcpy(dev, p, l);
-			dev[l] = '\0';
-			ret = (s->cfg.device_import ? s->cfg.device_import : heap_device_import)(
-				dev, mem->dmabuf_fd, why, len);
-			if (ret)
-				return ret;
-		}
-		p += l;
-		p += strspn(p, " ");
+	for (const char *p = devices; next_device(&p, dev, sizeof(dev));) {
+		ret = (s->cfg.device_import ? s->cfg.device_import :
+					      heap_device_import)(dev, mem->dmabuf_fd, why, len);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -2036,24 +2049,16 @@ static int xattr_store(struct umm_node *n, const char *name, const char *value, 
 static int devices_usable(struct umm_store *s, const char *devices)
 {
 	char dev[UMM_DEVICE_PATH_MAX + 1], why[200] = "";
+	int ret;
 
-	for (const char *p = devices; p && *p;) {
-		size_t l = strcspn(p, " ");
-		int ret;
-
-		if (l && l < sizeof(dev)) {
-			memcpy(dev, p, l);
-			dev[l] = '\0';
-			ret = (s->cfg.device_check ? s->cfg.device_check :
-						     heap_device_check)(dev, why, sizeof(why));
-			if (ret) {
-				if (s->cfg.log)
-					s->cfg.log("user.umm.devices refused: %s", why);
-				return ret == -EOPNOTSUPP ? ret : -EINVAL;
-			}
+	for (const char *p = devices; next_device(&p, dev, sizeof(dev));) {
+		ret = (s->cfg.device_check ? s->cfg.device_check : heap_device_check)(dev, why,
+										      sizeof(why));
+		if (ret) {
+			if (s->cfg.log)
+				s->cfg.log("user.umm.devices refused: %s", why);
+			return ret == -EOPNOTSUPP ? ret : -EINVAL;
 		}
-		p += l;
-		p += strspn(p, " ");
 	}
 	return 0;
 }

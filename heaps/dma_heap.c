@@ -87,29 +87,6 @@ static int dma_heap_alloc(struct heap *h, const struct heap_req *req, struct hea
 	return 0;
 }
 
-/* the size of a dma-buf is fixed when it is made */
-static int dma_heap_seal(struct heap *h, struct heap_buf *buf)
-{
-	(void)h;
-	(void)buf;
-	return 0;
-}
-
-static void dma_heap_free(struct heap *h, struct heap_buf *buf)
-{
-	(void)h;
-	if (buf->map)
-		munmap(buf->map, buf->size);
-	if (buf->dmabuf_fd >= 0)
-		close(buf->dmabuf_fd);
-}
-
-static int dma_heap_sync(struct heap *h, struct heap_buf *buf, unsigned flags)
-{
-	(void)h;
-	return heap_dmabuf_sync(buf->dmabuf_fd, flags);
-}
-
 static void dma_heap_release(struct heap *h)
 {
 	close(dma_heap_dev_fd(h));
@@ -117,9 +94,9 @@ static void dma_heap_release(struct heap *h)
 
 static const struct heap_ops dma_heap_ops = {
 	.alloc = dma_heap_alloc,
-	.seal = dma_heap_seal,
-	.free = dma_heap_free,
-	.sync = dma_heap_sync,
+	.seal = heap_mapped_seal,
+	.free = heap_mapped_free,
+	.sync = heap_mapped_sync,
 	.release = dma_heap_release,
 };
 

@@ -97,29 +97,6 @@ static int drm_heap_alloc(struct heap *h, const struct heap_req *req, struct hea
 	return 0;
 }
 
-/* the size of a dumb buffer is fixed when it is made */
-static int drm_heap_seal(struct heap *h, struct heap_buf *buf)
-{
-	(void)h;
-	(void)buf;
-	return 0;
-}
-
-static void drm_heap_free(struct heap *h, struct heap_buf *buf)
-{
-	(void)h;
-	if (buf->map)
-		munmap(buf->map, buf->size);
-	if (buf->dmabuf_fd >= 0)
-		close(buf->dmabuf_fd);
-}
-
-static int drm_heap_sync(struct heap *h, struct heap_buf *buf, unsigned flags)
-{
-	(void)h;
-	return heap_dmabuf_sync(buf->dmabuf_fd, flags);
-}
-
 static void drm_heap_release(struct heap *h)
 {
 	close(drm_dev_fd(h));
@@ -127,9 +104,9 @@ static void drm_heap_release(struct heap *h)
 
 static const struct heap_ops drm_heap_ops = {
 	.alloc = drm_heap_alloc,
-	.seal = drm_heap_seal,
-	.free = drm_heap_free,
-	.sync = drm_heap_sync,
+	.seal = heap_mapped_seal,
+	.free = heap_mapped_free,
+	.sync = heap_mapped_sync,
 	.release = drm_heap_release,
 };
 
@@ -183,7 +160,7 @@ static int drm_open_card(struct heap *h, int dirfd, const char *name)
 	h->priv = (void *)(intptr_t)fd;
 	if (drm_heap_alloc(h, &req, &buf))
 		goto err_close;
-	drm_heap_free(h, &buf);
+	heap_mapped_free(h, &buf);
 	return fd;
 
 err_close:

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "heap.h"
@@ -213,6 +214,32 @@ int heap_dmabuf_sync(int dmabuf_fd, unsigned flags)
 		ret = ioctl(dmabuf_fd, DMA_BUF_IOCTL_SYNC, &sync);
 	} while (ret < 0 && (errno == EINTR || errno == EAGAIN));
 	return ret < 0 ? -errno : 0;
+}
+
+/*
+ * The ops of heaps whose memory is a dma-buf the daemon maps (no memfd):
+ * dma-heap:NAME and drm:cardN. A dma-buf's size is fixed when it is made.
+ */
+int heap_mapped_seal(struct heap *h, struct heap_buf *buf)
+{
+	(void)h;
+	(void)buf;
+	return 0;
+}
+
+void heap_mapped_free(struct heap *h, struct heap_buf *buf)
+{
+	(void)h;
+	if (buf->map)
+		munmap(buf->map, buf->size);
+	if (buf->dmabuf_fd >= 0)
+		close(buf->dmabuf_fd);
+}
+
+int heap_mapped_sync(struct heap *h, struct heap_buf *buf, unsigned flags)
+{
+	(void)h;
+	return heap_dmabuf_sync(buf->dmabuf_fd, flags);
 }
 
 /**

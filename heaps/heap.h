@@ -134,6 +134,10 @@ struct heap *heap_staging(void);
 void heap_free(struct heap *h, struct heap_buf *buf);
 int heap_sync(struct heap *h, struct heap_buf *buf, unsigned flags);
 int heap_reopen(const struct heap_buf *buf, int accmode, bool *dmabuf);
+/* seal (a no-op), free and sync of heaps whose memory is a mapped dma-buf */
+int heap_mapped_seal(struct heap *h, struct heap_buf *buf);
+void heap_mapped_free(struct heap *h, struct heap_buf *buf);
+int heap_mapped_sync(struct heap *h, struct heap_buf *buf, unsigned flags);
 int heap_describe(const struct heap *h, char *out, size_t n);
 int heap_discover(struct heap *heaps, unsigned max, unsigned *n);
 void heap_release_all(struct heap *heaps, unsigned n);

@@ -31,30 +31,11 @@
 #include <umm.h>
 
 #include "itest.h"
+#include "vmtest.h"
 
 #define PAGE 4096UL
 #define CARD "/dev/dri/card0"
 #define UDMABUF "/dev/udmabuf"
-
-/* A text xattr of @path into @buf (trailing newline cut); length, or -1 (errno). */
-static ssize_t xget(const char *path, const char *name, char *buf, size_t len)
-{
-	ssize_t n = getxattr(path, name, buf, len - 1);
-
-	if (n < 0) {
-		snprintf(buf, len, "<%s>", strerror(errno));
-		return -1;
-	}
-	buf[n] = '\0';
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return n;
-}
-
-static int xset(const char *path, const char *name, const char *value)
-{
-	return setxattr(path, name, value, strlen(value), 0);
-}
 
 /* Make directory @name of the mount with the constraint @key=@value (if @key). */
 static int newdir(char *buf, size_t len, const char *name, const char *key, const char *value)
@@ -92,30 +73,6 @@ static int heap_is(const char *path, const char *want)
 	EXPECT(!strcmp(v, want), "user.umm.heap of %s is '%s', expected '%s'", path, v, want);
 	note("%s: heap %s", path + strlen(umm_mnt()), v);
 	return PASS;
-}
-
-/* The value after "@key\t" of /proc/self/fdinfo/@fd into @out; 0 or -1. */
-static int fdinfo_field(int fd, const char *key, char *out, size_t len)
-{
-	char path[64], line[512];
-	size_t klen = strlen(key);
-	int ret = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, klen))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(out, len, "%s", line + klen + strspn(line + klen, " \t"));
-		ret = 0;
-		break;
-	}
-	fclose(f);
-	return ret;
 }
 
 /*

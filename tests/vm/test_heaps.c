@@ -38,6 +38,7 @@
 #include <umm.h>
 
 #include "itest.h"
+#include "vmtest.h"
 
 #define PAGE 4096UL
 #define MAX_HEAPS 32
@@ -154,24 +155,6 @@ static int read_heaps(void)
 	return 0;
 }
 
-/* A text xattr of @path into @buf (trailing newline cut); length, or -1 (errno). */
-static ssize_t xget(const char *path, const char *name, char *buf, size_t len)
-{
-	ssize_t n = getxattr(path, name, buf, len - 1);
-
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return n;
-}
-
-static int xset(const char *path, const char *name, const char *value)
-{
-	return setxattr(path, name, value, strlen(value), 0);
-}
-
 /* Path @name under the heap's directory into @buf. */
 static const char *hpath(char *buf, size_t len, const char *name)
 {
@@ -225,33 +208,6 @@ static int wait_xattr(const char *path, const char *name, const char *want, char
 		usleep(50000);
 	}
 	return -1;
-}
-
-/*
- * The line @key ("name:", "ino:") of /proc/self/fdinfo/@fd, its value after
- * the tab into @out. Return 0 or -1 (no such line).
- */
-static int fdinfo_field(int fd, const char *key, char *out, size_t len)
-{
-	char path[64], line[512];
-	size_t klen = strlen(key);
-	int ret = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, klen))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(out, len, "%s", line + klen + strspn(line + klen, " \t"));
-		ret = 0;
-		break;
-	}
-	fclose(f);
-	return ret;
 }
 
 /*
