@@ -15,19 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/dma-buf.h>
-#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "store_i.h"
-
-/* DMA_BUF_SYNC_* and the kernel's DMA_BUF_NAME_LEN (linux/dma-buf.h) */
-#define DMABUF_SYNC_READ DMA_BUF_SYNC_READ
-#define DMABUF_SYNC_WRITE DMA_BUF_SYNC_WRITE
-#define DMABUF_SYNC_END DMA_BUF_SYNC_END
-#define DMABUF_NAME_LEN 32
 
 #define XATTR_UMM "user.umm."
 #define XATTR_USER "user."
@@ -519,7 +512,7 @@ static struct heap *buf_heap_now(struct umm_node *n)
 static ssize_t mem_io(struct heap *h, struct heap_buf *m, void *buf, size_t n, off_t off,
 		      bool to_mem)
 {
-	unsigned dir = to_mem ? DMABUF_SYNC_WRITE : DMABUF_SYNC_READ;
+	unsigned dir = to_mem ? DMA_BUF_SYNC_WRITE : DMA_BUF_SYNC_READ;
 	ssize_t r;
 	int ret;
 
@@ -537,7 +530,7 @@ static ssize_t mem_io(struct heap *h, struct heap_buf *m, void *buf, size_t n, o
 		if (r < 0)
 			r = -errno;
 	}
-	heap_sync(h, m, dir | DMABUF_SYNC_END);
+	heap_sync(h, m, dir | DMA_BUF_SYNC_END);
 	return r;
 }
 
@@ -581,7 +574,7 @@ static int copy_mem(struct heap *sh, struct heap_buf *src, struct heap *dh, stru
  * The path of @n under the mount's root into @out ("/a/b"); a name alone for
  * an unlinked buffer (its last name, if known). Truncated to @len - 1 bytes.
  */
-static void node_path(const struct umm_node *n, const char *name, char *out, size_t len)
+static void node_path(const struct umm_node *n, char *out, size_t len)
 {
 	const struct umm_node *path[UMM_DEPTH_MAX + 2];
 	size_t depth = 0, used = 0;
@@ -593,7 +586,7 @@ static void node_path(const struct umm_node *n, const char *name, char *out, siz
 	     p = p->parent)
 		path[depth++] = p;
 	if (!depth) {
-		snprintf(out, len, "/%s", name ? name : (n->name ? n->name : ""));
+		snprintf(out, len, "/%s", n->name ? n->name : "");
 		return;
 	}
 	while (depth-- && used < len - 1) {
@@ -604,24 +597,23 @@ static void node_path(const struct umm_node *n, const char *name, char *out, siz
 }
 
 /*
- * Name @n's dma-buf "umm:<path>" (DMA_BUF_SET_NAME) so kernel debug views and
- * fdinfo tell where it came from. The kernel keeps 31 bytes: a longer path
- * keeps its end, after "umm:...". Best effort: a failure changes nothing else.
+ * The name of @n's memory, "umm:<path>", into @label: heaps give it to the
+ * dma-bufs they make (DMA_BUF_SET_NAME), so kernel debug views and fdinfo
+ * tell where a dma-buf came from. The kernel keeps 31 bytes: a longer path
+ * keeps its end, after "umm:...".
  */
-static void dmabuf_name(const struct umm_node *n, const char *name)
+static void mem_label(const struct umm_node *n, char label[DMA_BUF_NAME_LEN])
 {
-	char path[4096], label[DMABUF_NAME_LEN];
+	char path[4096];
 	size_t plen;
 
-	if (n->is_dir || n->buf.mem.dmabuf_fd < 0)
-		return;
-	node_path(n, name, path, sizeof(path));
+	node_path(n, path, sizeof(path));
 	plen = strlen(path);
-	if (plen + 4 < sizeof(label))
-		snprintf(label, sizeof(label), "umm:%s", path);
+	if (plen + 4 < DMA_BUF_NAME_LEN)
+		snprintf(label, DMA_BUF_NAME_LEN, "umm:%s", path);
 	else
-		snprintf(label, sizeof(label), "umm:...%s", path + plen - (sizeof(label) - 8));
-	ioctl(n->buf.mem.dmabuf_fd, DMA_BUF_SET_NAME_B, label);
+		snprintf(label, DMA_BUF_NAME_LEN, "umm:...%s",
+			 path + plen - (DMA_BUF_NAME_LEN - 8));
 }
 
 /*
@@ -677,8 +669,10 @@ static int place(struct umm_store *s, struct umm_node *n, uint64_t size, struct 
 		 struct heap_buf *src, struct heap_buf *out, char *why, size_t whylen)
 {
 	const struct umm_constraints *eff = &n->buf.eff;
-	char first[160] = "";
+	char first[160] = "", label[DMA_BUF_NAME_LEN];
 	int first_ret = 0;
+
+	mem_label(n, label);
 
 	for (unsigned i = 0; i < s->cfg.nheaps; i++) {
 		struct heap *h = &s->cfg.heaps[i];
@@ -691,7 +685,7 @@ static int place(struct umm_store *s, struct umm_node *n, uint64_t size, struct 
 		if (umm_heap_unmet(h, eff, size, &size_only))
 			continue;
 		umm_heap_req(eff, size, &req);
-		req.name = "umm";
+		req.name = label;
 		ret = heap_alloc(h, &req, &mem);
 		if (ret) {
 			snprintf(reason, sizeof(reason), "%s cannot allocate %llu bytes: %s",
@@ -710,7 +704,7 @@ static int place(struct umm_store *s, struct umm_node *n, uint64_t size, struct 
 				heap_free(h, &mem);
 		}
 		if (!ret) {
-			heap_sync(h, &mem, DMABUF_SYNC_READ | DMABUF_SYNC_WRITE);
+			heap_sync(h, &mem, DMA_BUF_SYNC_READ | DMA_BUF_SYNC_WRITE);
 			*out = mem;
 			n->buf.heap = h;
 			return 0;
@@ -775,6 +769,7 @@ static int realize(struct umm_store *s, struct umm_node *n)
 
 		for (unsigned i = 0; i < s->cfg.nheaps; i++) {
 			struct heap *h = &s->cfg.heaps[i];
+			char label[DMA_BUF_NAME_LEN];
 			struct heap_req req;
 			bool size_only;
 
@@ -782,14 +777,14 @@ static int realize(struct umm_store *s, struct umm_node *n)
 			    umm_heap_unmet(h, &b->eff, size, &size_only))
 				continue;
 			umm_heap_req(&b->eff, size, &req);
-			req.name = "umm";
+			mem_label(n, label);
+			req.name = label;
 			ret = heap_adopt(h, &req, &b->mem);
 			if (!ret) {
 				b->heap = h;
 				b->staged = false;
 				b->len = b->mem.size != filled ? filled : 0;
-				heap_sync(h, &b->mem, DMABUF_SYNC_READ | DMABUF_SYNC_WRITE);
-				dmabuf_name(n, NULL);
+				heap_sync(h, &b->mem, DMA_BUF_SYNC_READ | DMA_BUF_SYNC_WRITE);
 				return 0;
 			}
 			if (ret != -EOPNOTSUPP && ret != -ENOSPC)
@@ -813,7 +808,6 @@ static int realize(struct umm_store *s, struct umm_node *n)
 	b->staged = false;
 	b->len = mem.size != filled ? filled : 0;
 	charge(s, n, charge_of(mem.size));
-	dmabuf_name(n, NULL);
 	return 0;
 }
 
@@ -1451,8 +1445,6 @@ int umm_create(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 				 &n->buf.mem);
 		n->buf.staged = true;
 	}
-	if (!ret)
-		dmabuf_name(n, NULL);
 	n->parent = NULL;
 	n->name = NULL;
 	if (ret == -EMFILE || ret == -ENFILE) {
@@ -1854,8 +1846,12 @@ int umm_rename(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 	free(n->name);
 	node_attach(s, ndir, n, nm);
 	chain_add(ndir, (int64_t)bytes);
-	if (!n->is_dir)
-		dmabuf_name(n, NULL);
+	if (!n->is_dir && n->buf.mem.dmabuf_fd >= 0) {
+		char label[DMA_BUF_NAME_LEN];
+
+		mem_label(n, label);
+		heap_dmabuf_set_name(n->buf.mem.dmabuf_fd, label);
+	}
 	now(&n->ctime);
 	dir->mtime = dir->ctime = ndir->mtime = ndir->ctime = n->ctime;
 out:
@@ -2152,11 +2148,11 @@ static unsigned sync_flags(enum umm_sync d)
 {
 	switch (d) {
 	case UMM_SYNC_CPU_READ:
-		return DMABUF_SYNC_READ;
+		return DMA_BUF_SYNC_READ;
 	case UMM_SYNC_CPU_WRITE:
-		return DMABUF_SYNC_WRITE;
+		return DMA_BUF_SYNC_WRITE;
 	default:
-		return DMABUF_SYNC_READ | DMABUF_SYNC_WRITE;
+		return DMA_BUF_SYNC_READ | DMA_BUF_SYNC_WRITE;
 	}
 }
 
@@ -2173,7 +2169,7 @@ static int buf_set_sync(struct umm_node *n, const char *value, size_t size)
 	if (d == b->sync)
 		return 0;
 	if (b->sync != UMM_SYNC_DEVICE) {
-		ret = heap_sync(buf_heap_now(n), &b->mem, sync_flags(b->sync) | DMABUF_SYNC_END);
+		ret = heap_sync(buf_heap_now(n), &b->mem, sync_flags(b->sync) | DMA_BUF_SYNC_END);
 		if (ret)
 			return ret;
 	}
