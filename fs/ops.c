@@ -508,9 +508,9 @@ static void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 	ssize_t ret;
 
 	/*
-	 * Only user.* names exist here. The kernel asks for security.capability
-	 * before every write, passthrough writes included (file_remove_privs:
-	 * FUSE clears SB_NOSEC, so the answer is never cached): answer at once,
+	 * Only user.* names exist here. Without killpriv v2 (libfuse 3.14) the
+	 * kernel asks for security.capability before every write, passthrough
+	 * writes included (file_remove_privs; never cached): answer at once,
 	 * without the store's lock.
 	 */
 	if (strncmp(name, "user.", 5)) {
