@@ -511,8 +511,11 @@ static int test_unlinked_buffer_stays_readable_by_its_holder(void)
 	int fd, rfd;
 
 	/* An unlinked buffer leaves its directories' used_bytes at once; the
-	 * mount's budget (df) holds it until the memory is freed. */
-	before = mount_used();
+	 * mount's budget (df) holds it until the memory is freed. Earlier
+	 * checks' unlinked buffers may still be on their way out (RELEASE is
+	 * asynchronous, and slow under valgrind): wait until df holds only
+	 * what has a name. */
+	before = wait_mount_used(used_bytes(umm_mnt()));
 	EXPECT(before >= 0, "statvfs of the mount: %s", strerror(errno));
 	mnt_path(path, sizeof(path), "unlinked");
 	EXPECT_OK(make_buffer(path, len, 11, 0644));
