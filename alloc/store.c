@@ -503,14 +503,14 @@ static struct heap *buf_heap_now(struct umm_node *n)
 }
 
 /*
- * Move @n bytes at @off between @m (memory of heap @h) and @buf (into @m when
- * @to_mem): through the daemon's own mapping where the heap made one
+ * Let @move move @n bytes at @off of @m (memory of heap @h), into it when
+ * @to_mem: through the daemon's own mapping where the heap made one
  * (hugetlbfs has no write(2), a dma-buf heap has only its mapping), else
- * pread/pwrite. On a dma-buf the access is bracketed by DMA_BUF_IOCTL_SYNC,
- * as a client's would be. Returns the bytes moved or -errno.
+ * through the fd. On a dma-buf the access is bracketed by DMA_BUF_IOCTL_SYNC,
+ * as a client's would be. Returns what @move returned: bytes moved or -errno.
  */
-static ssize_t mem_io(struct heap *h, struct heap_buf *m, void *buf, size_t n, off_t off,
-		      bool to_mem)
+static ssize_t mem_move(struct heap *h, struct heap_buf *m, size_t n, off_t off, bool to_mem,
+			umm_move_fn move, void *arg)
 {
 	unsigned dir = to_mem ? DMA_BUF_SYNC_WRITE : DMA_BUF_SYNC_READ;
 	ssize_t r;
@@ -519,19 +519,43 @@ static ssize_t mem_io(struct heap *h, struct heap_buf *m, void *buf, size_t n, o
 	ret = heap_sync(h, m, dir);
 	if (ret)
 		return ret;
-	if (m->map) {
-		if (to_mem)
-			memcpy((char *)m->map + off, buf, n);
-		else
-			memcpy(buf, (char *)m->map + off, n);
-		r = (ssize_t)n;
-	} else {
-		r = to_mem ? pwrite(m->fd, buf, n, off) : pread(m->fd, buf, n, off);
-		if (r < 0)
-			r = -errno;
-	}
+	if (m->map)
+		r = move(arg, -1, (char *)m->map + off, off, n);
+	else
+		r = move(arg, m->fd, NULL, off, n);
 	heap_sync(h, m, dir | DMA_BUF_SYNC_END);
 	return r;
+}
+
+/* a daemon buffer on one side of a mem_move() */
+struct plain_io {
+	void *buf;
+	bool to_mem;
+};
+
+static ssize_t plain_move(void *arg, int fd, void *mem, off_t off, size_t n)
+{
+	struct plain_io *io = arg;
+	ssize_t r;
+
+	if (mem) {
+		if (io->to_mem)
+			memcpy(mem, io->buf, n);
+		else
+			memcpy(io->buf, mem, n);
+		return (ssize_t)n;
+	}
+	r = io->to_mem ? pwrite(fd, io->buf, n, off) : pread(fd, io->buf, n, off);
+	return r < 0 ? -errno : r;
+}
+
+/* mem_move() between @m and the daemon's own @buf */
+static ssize_t mem_io(struct heap *h, struct heap_buf *m, void *buf, size_t n, off_t off,
+		      bool to_mem)
+{
+	struct plain_io io = { .buf = buf, .to_mem = to_mem };
+
+	return mem_move(h, m, n, off, to_mem, plain_move, &io);
 }
 
 /* Copy @len bytes from the start of @src (of heap @sh) to @dst (of heap @dh). */
@@ -1532,9 +1556,12 @@ void umm_release(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, u
 }
 
 /**
- * umm_read() - read of a daemon-served open: bytes read, or -errno
+ * umm_read_to() - read of a daemon-served open, moved by @move (see
+ * umm_move_fn): what @move returned, 0 at or past the end (@move not called),
+ * or -errno (@move not called)
  */
-ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size_t size, off_t off)
+ssize_t umm_read_to(struct umm_store *s, uint64_t ino, uint64_t fh, size_t size, off_t off,
+		    umm_move_fn move, void *arg)
 {
 	struct umm_handle *h;
 	struct heap_buf *m;
@@ -1564,7 +1591,11 @@ ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size
 	}
 	if (size > buf_len(&n->buf) - (uint64_t)off)
 		size = (size_t)(buf_len(&n->buf) - (uint64_t)off);
-	ret = mem_io(buf_heap_now(n), m, buf, size, off, false);
+	if (!size) {
+		ret = 0;
+		goto out;
+	}
+	ret = mem_move(buf_heap_now(n), m, size, off, false, move, arg);
 	if (ret > 0)
 		s->read_bytes += (uint64_t)ret;
 	now(&n->atime);
@@ -1573,14 +1604,15 @@ out:
 	return ret;
 }
 
-/**
- * umm_write() - write of a daemon-served open
+/*
+ * A write of @size bytes at @off of a daemon-served open, moved by @move (see
+ * umm_move_fn): what @move returned, or -errno.
  *
  * A staged buffer grows within its budgets; a sealed one cannot grow: a write
  * past its end gets -EPERM, as the memfd's seal gives a passthrough writer.
  */
-ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh,
-		  const char *buf, size_t size, off_t off)
+static ssize_t write_from(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh,
+			  size_t size, off_t off, umm_move_fn move, void *arg)
 {
 	struct umm_handle *h;
 	struct heap_buf *m;
@@ -1610,8 +1642,7 @@ ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, 
 		if (ret)
 			goto out;
 	}
-	/* mem_io only reads @buf when writing into the buffer */
-	ret = mem_io(buf_heap_now(n), m, (void *)buf, size, off, true);
+	ret = mem_move(buf_heap_now(n), m, size, off, true, move, arg);
 	if (ret > 0)
 		s->write_bytes += (uint64_t)ret;
 	if (ret > 0)
@@ -1621,6 +1652,27 @@ ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, 
 out:
 	unlock(s);
 	return ret;
+}
+
+/**
+ * umm_read() - umm_read_to() into @buf: bytes read, or -errno
+ */
+ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size_t size, off_t off)
+{
+	struct plain_io io = { .buf = buf, .to_mem = false };
+
+	return umm_read_to(s, ino, fh, size, off, plain_move, &io);
+}
+
+/**
+ * umm_write() - write of a daemon-served open out of @buf: bytes written, or -errno
+ */
+ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh,
+		  const char *buf, size_t size, off_t off)
+{
+	struct plain_io io = { .buf = (void *)buf, .to_mem = true };
+
+	return write_from(s, ctx, ino, fh, size, off, plain_move, &io);
 }
 
 /**

@@ -148,6 +148,15 @@ int umm_unlink(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 int umm_rmdir(struct umm_store *s, uint64_t parent, const char *name);
 int umm_rename(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name,
 	       uint64_t newparent, const char *newname, unsigned flags);
+/*
+ * How a daemon-served read moves its bytes, called with the store
+ * locked and the buffer synced for CPU access: @n bytes at offset @off of the
+ * buffer, which is either the fd @fd (then @mem is NULL) or the memory @mem
+ * (then @fd is -1). Returns the bytes moved or -errno.
+ */
+typedef ssize_t (*umm_move_fn)(void *arg, int fd, void *mem, off_t off, size_t n);
+ssize_t umm_read_to(struct umm_store *s, uint64_t ino, uint64_t fh, size_t size, off_t off,
+		    umm_move_fn move, void *arg);
 ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size_t size, off_t off);
 ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh,
 		  const char *buf, size_t size, off_t off);
