@@ -18,9 +18,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -31,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/dma-heap.h>
+#include <linux/magic.h>
 #include <linux/udmabuf.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -38,6 +41,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -56,12 +60,16 @@
 #define KIB 1024UL
 #define MIB (1024UL * 1024UL)
 #define PAGE 4096UL
-#define MOUNT_TIMEOUT_MS 10000
+#define MOUNT_TIMEOUT_MS 10000 /* from the start of umm-fs until it answers */
 #define BENCH_XATTR "user.bench"
 #define DMA_HEAP_PATH "/dev/dma_heap/system"
 #define UDMABUF_PATH "/dev/udmabuf"
 
 static volatile sig_atomic_t got_signal;
+
+/* Armed while a scenario runs: a SIGBUS then ends only that (see run_guarded()). */
+static sigjmp_buf fault_env;
+static volatile sig_atomic_t fault_armed;
 
 /* ---- messages ------------------------------------------------------------ */
 
@@ -124,12 +132,13 @@ struct target {
 	const char *name;
 	bool avail;
 	bool is_umm;
-	char note[160];
+	char note[256];
 	char root[PATH_MAX]; /* where its files go (umm, tmpfs) */
 	char sock[PATH_MAX];
 	char log[PATH_MAX];
-	pid_t fs_pid;
-	bool mounted;
+	pid_t fs_pid; /* unreaped until end_daemon(): its pid is its process group's */
+	int fs_status; /* its wait status, once end_daemon() has reaped it */
+	bool lost; /* its daemon died, or its mount stopped answering, during the run */
 	enum map_way way;
 };
 
@@ -150,6 +159,7 @@ struct bench {
 	struct target t[NR_TARGETS];
 	unsigned long mount_size;
 	bool cleaned;
+	bool failed; /* a umm target was lost: the run stops, the exit status is 1 */
 	FILE *json;
 	bool json_first;
 	unsigned int nr_results;
@@ -222,18 +232,104 @@ static void end_child(pid_t pid, unsigned int ms)
 	wait_child(pid, 10000);
 }
 
-/* Unmount @mnt: umount2() as root, else fusermount3 -u; lazily if busy. */
-static void unmount_path(const char *mnt)
+/* "exit status N" or "killed by SIGNAME", for wait status @status. */
+static const char *status_text(int status, char *buf, size_t len)
 {
+	const char *sig;
+
+	if (WIFEXITED(status)) {
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status)) {
+		sig = sigabbrev_np(WTERMSIG(status));
+		if (sig)
+			snprintf(buf, len, "killed by SIG%s", sig);
+		else
+			snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+	} else {
+		snprintf(buf, len, "wait status %#x", (unsigned int)status);
+	}
+	return buf;
+}
+
+/*
+ * Has our child @pid exited? It is left unreaped (WNOWAIT): until then its
+ * pid, which is also the id of its process group, cannot be reused.
+ */
+static bool child_exited(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+}
+
+/* Wait @ms at most for child_exited(@pid). */
+static bool wait_exited(pid_t pid, unsigned int ms)
+{
+	uint64_t end = now_ns() + (uint64_t)ms * 1000000ULL;
+
+	while (!child_exited(pid)) {
+		if (now_ns() >= end)
+			return false;
+		sleep_ms(5);
+	}
+	return true;
+}
+
+/**
+ * end_daemon() - end @t's umm-fs and whatever else runs in its process group.
+ * @t:  T_UMM or T_NOPT; after, t->fs_pid is -1 and t->fs_status is set.
+ * @ms: how long it may take to leave by itself (it does once unmounted).
+ *
+ * Then SIGTERM, then SIGKILL, to the whole group: a --umm-fs that is a
+ * script would leave its own children running if it alone were signalled.
+ * The group is signalled only while the daemon is unreaped, when its id
+ * cannot belong to anyone else.
+ */
+static void end_daemon(struct target *t, unsigned int ms)
+{
+	pid_t pid = t->fs_pid;
+	int status = 0;
+
+	if (pid <= 0)
+		return;
+	if (!wait_exited(pid, ms)) {
+		kill(-pid, SIGTERM);
+		if (!wait_exited(pid, 2000)) {
+			kill(-pid, SIGKILL);
+			if (!wait_exited(pid, 10000)) {
+				complain(
+					0,
+					"umm-fs (pid %d) does not die even of SIGKILL: left as it is",
+					(int)pid);
+				t->fs_pid = -1;
+				return;
+			}
+		}
+	}
+	kill(-pid, SIGKILL); /* what it left behind in its group, if anything */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	t->fs_pid = -1;
+	t->fs_status = status;
+}
+
+/*
+ * Unmount @mnt: umount2() as root, else fusermount3 -u. While it is busy,
+ * try again for 5 s, then detach it lazily; at once with @now (its daemon
+ * is gone: a busy mount would never be less busy).
+ */
+static void unmount_path(const char *mnt, bool now)
+{
+	int i, last = now ? 1 : 49;
 	char *prog;
 	pid_t pid;
-	int i;
 
-	for (i = 0; i < 50 && tool_is_mounted(mnt) == 1; i++) {
+	for (i = 0; i <= last && mnt[0] && tool_is_mounted(mnt) == 1; i++) {
 		if (i)
 			sleep_ms(100);
 		if (geteuid() == 0) {
-			umount2(mnt, i == 49 ? MNT_DETACH : 0);
+			umount2(mnt, i == last ? MNT_DETACH : 0);
 			continue;
 		}
 		prog = tool_path_search("fusermount3");
@@ -241,13 +337,86 @@ static void unmount_path(const char *mnt)
 			return;
 		pid = fork();
 		if (pid == 0) {
-			execl(prog, "fusermount3", "-u", i == 49 ? "-z" : "-q", mnt, (char *)NULL);
+			execl(prog, "fusermount3", "-u", i == last ? "-z" : "-q", mnt,
+			      (char *)NULL);
 			_exit(127);
 		}
 		free(prog);
 		if (pid > 0)
 			end_child(pid, 10000);
 	}
+}
+
+/*
+ * Unmount @t's umm and end its daemon, whatever state either is in: a live
+ * daemon leaves by itself once unmounted (@ms at most); a dead or hung one
+ * is ended; what is mounted then (a late mount, a busy one) is detached.
+ */
+static void stop_umm(struct target *t, unsigned int ms)
+{
+	unmount_path(t->root, t->fs_pid <= 0 || child_exited(t->fs_pid));
+	end_daemon(t, ms);
+	unmount_path(t->root, true);
+}
+
+/* The end of @t's log into @buf: whole lines of its last @len - 1 bytes. */
+static size_t log_tail(const struct target *t, char *buf, size_t len)
+{
+	int fd = open(t->log, O_RDONLY | O_CLOEXEC);
+	off_t size, off;
+	ssize_t n;
+	char *nl;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return 0;
+	size = lseek(fd, 0, SEEK_END);
+	off = size > (off_t)len - 1 ? size - (off_t)(len - 1) : 0;
+	n = pread(fd, buf, len - 1, off);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	nl = strchr(buf, '\n');
+	if (off > 0 && nl && nl[1])
+		memmove(buf, nl + 1, strlen(nl + 1) + 1);
+	n = (ssize_t)strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return (size_t)n;
+}
+
+/*
+ * Print the end of @t's log if it has @min lines or more: it goes with the
+ * temp dir, so this is the only trace left of why umm-fs failed.
+ */
+static void show_log(const struct target *t, int min)
+{
+	char buf[1024], *line, *save, *p;
+	int lines = 1;
+
+	if (!log_tail(t, buf, sizeof(buf)))
+		return;
+	for (p = buf; (p = strchr(p, '\n')); p++)
+		lines++;
+	if (lines < min)
+		return;
+	fprintf(stderr, "umm-bench: the end of the log of %s's umm-fs:\n", t->name);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		fprintf(stderr, "  | %s\n", line);
+}
+
+/* The last line of @t's log, or "", into @buf (its end cut to fit). */
+static const char *log_last_line(const struct target *t, char *buf, size_t len)
+{
+	char tail[1024], *line;
+	size_t n;
+
+	log_tail(t, tail, sizeof(tail));
+	line = strrchr(tail, '\n');
+	line = line ? line + 1 : tail;
+	n = strnlen(line, len - 1);
+	memcpy(buf, line, n);
+	buf[n] = '\0';
+	return buf;
 }
 
 /*
@@ -273,6 +442,75 @@ static void raise_nofile(void)
 	setrlimit(RLIMIT_NOFILE, &rl); /* not root: the old limit stays */
 }
 
+/* Wait until @t's umm-fs has mounted, by @end: 0, -ECHILD (it exited), -ETIMEDOUT or -EINTR. */
+static int wait_mounted(const struct target *t, uint64_t end)
+{
+	while (tool_is_mounted(t->root) != 1) {
+		if (child_exited(t->fs_pid))
+			return -ECHILD;
+		if (got_signal)
+			return -EINTR;
+		if (now_ns() >= end)
+			return -ETIMEDOUT;
+		sleep_ms(5);
+	}
+	return 0;
+}
+
+/**
+ * wait_ready() - wait until the umm on @t->root answers, by @end.
+ * @t:   the target, its mount in the mount table.
+ * @end: the deadline (now_ns()).
+ *
+ * A mount in the table is not yet a umm that answers: the daemon may still
+ * be in its init, or fail there, unmount and exit. The scenarios would then
+ * run on the bare directory below the mount point (and die of SIGBUS on the
+ * first mapping of a file never sized). So a statfs() must find a FUSE
+ * file system there; it is made by a child, as a FUSE request waits for a
+ * daemon stuck in its init past every signal but SIGKILL.
+ *
+ * Return: 0; -ECHILD if umm-fs exited; -ETIMEDOUT; -EINTR; else the error
+ * of statfs() (-ENODEV: no FUSE mount there any more).
+ */
+static int wait_ready(const struct target *t, uint64_t end)
+{
+	struct statfs sf;
+	int status = 0, ret;
+	pid_t pid, r;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (statfs(t->root, &sf) < 0)
+			_exit(errno > 0 && errno < 255 ? errno : EIO);
+		_exit(sf.f_type == FUSE_SUPER_MAGIC ? 0 : 255);
+	}
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (got_signal || now_ns() >= end || (r < 0 && errno != EINTR)) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			return got_signal ? -EINTR : -ETIMEDOUT;
+		}
+		sleep_ms(2);
+	}
+	if (!WIFEXITED(status))
+		ret = -EIO;
+	else if (WEXITSTATUS(status) == 255)
+		ret = -ENODEV;
+	else
+		ret = -WEXITSTATUS(status);
+	/* A failing umm-fs closes /dev/fuse a little before it can be reaped. */
+	if (ret < 0 && wait_exited(t->fs_pid, 1000))
+		return -ECHILD;
+	return ret;
+}
+
 /**
  * mount_umm() - mount umm-fs for target @t on @t->root.
  * @b:    the benchmark.
@@ -281,13 +519,15 @@ static void raise_nofile(void)
  *
  * The daemon runs in the foreground as our child, in a process group of its
  * own (a Ctrl-C reaches us alone: we unmount first, and it leaves then),
- * logging into the temp dir. We wait until the mount shows up.
+ * logging into the temp dir. We wait until the mount answers. On failure,
+ * the daemon is ended and nothing of it stays mounted.
  *
  * Return: 0, or -errno with t->note saying why.
  */
 static int mount_umm(struct bench *b, struct target *t, const char *opts)
 {
-	char o[PATH_MAX + 128];
+	char o[PATH_MAX + 128], st[48], last[128];
+	bool mounted = false;
 	uint64_t end;
 	int logfd, ret;
 	pid_t pid;
@@ -319,30 +559,38 @@ static int mount_umm(struct bench *b, struct target *t, const char *opts)
 		_exit(127);
 	}
 	close(logfd);
+	setpgid(pid, pid); /* as the child does: its group must exist before we signal it */
 	t->fs_pid = pid;
-	t->mounted = true;
 	end = now_ns() + MOUNT_TIMEOUT_MS * 1000000ULL;
-	while (tool_is_mounted(t->root) != 1) {
-		if (waitpid(pid, &ret, WNOHANG) == pid) {
-			t->fs_pid = -1;
-			t->mounted = false;
-			char msg[sizeof(t->note)];
-
-			/* through msg: GCC 12 with -fsanitize takes note and log to overlap */
-			snprintf(msg, sizeof(msg), "umm-fs exited before it mounted (see %s)",
-				 t->log);
-			memcpy(t->note, msg, sizeof(msg));
-			return -ECHILD;
-		}
-		if (got_signal)
-			return -EINTR;
-		if (now_ns() >= end) {
-			snprintf(t->note, sizeof(t->note), "umm-fs did not mount within 10 s");
-			return -ETIMEDOUT;
-		}
-		sleep_ms(5);
+	ret = wait_mounted(t, end);
+	if (ret == 0) {
+		mounted = true;
+		ret = wait_ready(t, end);
 	}
-	return 0;
+	if (ret == 0)
+		return 0;
+
+	stop_umm(t, 0);
+	log_last_line(t, last, sizeof(last));
+	switch (ret) {
+	case -ECHILD:
+		snprintf(t->note, sizeof(t->note), "umm-fs exited (%s) before it %s%s%s",
+			 status_text(t->fs_status, st, sizeof(st)),
+			 mounted ? "answered" : "mounted", last[0] ? ": " : "", last);
+		break;
+	case -ETIMEDOUT:
+		snprintf(t->note, sizeof(t->note), "umm-fs did not %s within %d s: ended it",
+			 mounted ? "answer" : "mount", MOUNT_TIMEOUT_MS / 1000);
+		break;
+	case -EINTR:
+		snprintf(t->note, sizeof(t->note), "interrupted while umm-fs started");
+		break;
+	default:
+		snprintf(t->note, sizeof(t->note), "umm-fs mounted, but statfs fails there: %s",
+			 strerror(-ret));
+		break;
+	}
+	return ret;
 }
 
 /* ---- buffers of each target ------------------------------------------------ */
@@ -537,8 +785,10 @@ static void touch_pages(void *map, size_t len)
  * already be a passthrough open; if not, an O_RDWR open again is (see
  * LIFE CYCLE OF A BUFFER in umm(7)); without passthrough only umm_open()'s
  * fd maps. The first way that works is the one the scenarios time.
+ *
+ * Return: 0, or -errno when no way works (then @t is no umm to measure).
  */
-static void probe_map_way(struct bench *b, struct target *t)
+static int probe_map_way(struct bench *b, struct target *t)
 {
 	static const enum map_way ways[] = { MAP_OWN_FD, MAP_REOPEN, MAP_EXPORT };
 	char dir[64];
@@ -546,16 +796,17 @@ static void probe_map_way(struct bench *b, struct target *t)
 	unsigned int i;
 	int ret;
 
-	if (sized_dir(t, PAGE, dir, sizeof(dir)) < 0)
-		return;
+	ret = sized_dir(t, PAGE, dir, sizeof(dir));
+	if (ret < 0)
+		return ret;
 	for (i = 0; i < sizeof(ways) / sizeof(ways[0]); i++) {
 		t->way = ways[i];
 		ret = buf_make(b, t, dir, PAGE, &m);
 		buf_free(&m);
 		if (ret == 0)
-			return;
+			return 0;
 	}
-	t->way = MAP_EXPORT;
+	return ret;
 }
 
 /* ---- statistics and output ------------------------------------------------ */
@@ -771,6 +1022,7 @@ static int run_conc(struct bench *b, struct scenario *s, enum target_id id, doub
 		}
 		if (pids[i] == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			signal(SIGBUS, SIG_DFL); /* fault_env is the parent's */
 			if (getppid() != parent)
 				_exit(1);
 			close(go[1]);
@@ -1258,6 +1510,86 @@ static void report_goals(struct bench *b, struct scenario *list, unsigned int n)
 
 /* ---- the run ----------------------------------------------------------------- */
 
+static void on_fault(int sig)
+{
+	if (!fault_armed) {
+		signal(sig, SIG_DFL); /* the fault comes again, and kills us */
+		return;
+	}
+	fault_armed = 0;
+	siglongjmp(fault_env, 1);
+}
+
+/*
+ * scen_setup() (@setup) or run_once() of @s on @id, under a guard: a SIGBUS
+ * on a mapping (the file behind it is shorter, or the daemon that serves it
+ * has died) fails it with -EFAULT, instead of killing us with everything
+ * still mounted. What the interrupted call held (a mapping, an fd) leaks:
+ * stop_umm() detaches a mount that stays busy by it.
+ */
+static int run_guarded(struct bench *b, struct scenario *s, enum target_id id, double *value,
+		       bool setup)
+{
+	int ret;
+
+	if (sigsetjmp(fault_env, 1))
+		return -EFAULT;
+	fault_armed = 1;
+	ret = setup ? scen_setup(b, s, id) : run_once(b, s, id, value);
+	fault_armed = 0;
+	return ret;
+}
+
+/* The note of a target whose setup (@what "setup: ") or sample failed with @err. */
+static void set_why(struct scenario *s, enum target_id id, const char *what, int err)
+{
+	snprintf(s->why[id], sizeof(s->why[id]), "%s%s", what,
+		 err == -EFAULT ? "SIGBUS on a mapping" : strerror(-err));
+}
+
+/**
+ * umm_lost() - has a umm target been lost during the run?
+ * @b:   the benchmark.
+ * @id:  the target whose call just failed with @err, or NR_TARGETS for none.
+ * @err: its -errno.
+ *
+ * Its umm-fs has exited, or its mount no longer answers (ENOTCONN,
+ * ECONNABORTED). Either ends the run: the figures would be errors, or those
+ * of the bare directory under the mount point. The daemon is ended and its
+ * mount detached at once, with a message and the end of its log.
+ *
+ * Return: true when the run must stop (b->failed).
+ */
+static bool umm_lost(struct bench *b, enum target_id id, int err)
+{
+	char st[48];
+	pid_t pid;
+	int i;
+
+	for (i = T_UMM; i <= T_NOPT; i++) {
+		struct target *t = &b->t[i];
+
+		if (!t->avail || t->lost)
+			continue;
+		pid = t->fs_pid;
+		if (pid > 0 && child_exited(pid)) {
+			stop_umm(t, 0);
+			complain(0, "umm-fs of %s (pid %d) died during the run (%s): stopped",
+				 t->name, (int)pid, status_text(t->fs_status, st, sizeof(st)));
+		} else if ((int)id == i && (err == -ENOTCONN || err == -ECONNABORTED)) {
+			complain(-err, "the umm of %s no longer answers (umm-fs pid %d): stopped",
+				 t->name, (int)pid);
+			stop_umm(t, 0);
+		} else {
+			continue;
+		}
+		show_log(t, 1);
+		t->lost = true;
+		b->failed = true;
+	}
+	return b->failed;
+}
+
 /**
  * run_scenario() - all repetitions of @s, the targets interleaved.
  * @b: the benchmark.
@@ -1279,30 +1611,37 @@ static void run_scenario(struct bench *b, struct scenario *s)
 		s->m[id] = (struct mbuf){ .fd = -1, .fd2 = -1, .map = MAP_FAILED };
 		if (!b->t[id].avail)
 			continue;
+		if (b->failed) {
+			snprintf(s->why[id], sizeof(s->why[id]), "not run: the run stopped");
+			continue;
+		}
 		if (!applies(b, s, id)) {
 			snprintf(s->why[id], sizeof(s->why[id]), "n/a");
 			continue;
 		}
 		s->samples[id] = calloc(reps, sizeof(double));
-		ret = s->samples[id] ? scen_setup(b, s, id) : -ENOMEM;
+		ret = s->samples[id] ? run_guarded(b, s, id, NULL, true) : -ENOMEM;
 		if (ret < 0) {
-			snprintf(s->why[id], sizeof(s->why[id]), "setup: %s", strerror(-ret));
+			set_why(s, id, "setup: ", ret);
 			free(s->samples[id]);
 			s->samples[id] = NULL;
+			umm_lost(b, id, ret);
 		}
 	}
-	for (rep = 0; rep < reps && !got_signal; rep++) {
-		for (id = 0; id < NR_TARGETS && !got_signal; id++) {
+	for (rep = 0; rep < reps && !got_signal && !b->failed; rep++) {
+		for (id = 0; id < NR_TARGETS && !got_signal && !b->failed; id++) {
 			if (!s->samples[id] || s->why[id][0])
 				continue;
 			v = 0;
-			ret = run_once(b, s, id, &v);
+			ret = run_guarded(b, s, id, &v, false);
 			if (ret < 0) {
-				snprintf(s->why[id], sizeof(s->why[id]), "%s", strerror(-ret));
+				set_why(s, id, "", ret);
+				umm_lost(b, id, ret);
 				continue;
 			}
 			s->samples[id][s->nsamples[id]++] = v;
 		}
+		umm_lost(b, NR_TARGETS, 0);
 	}
 	for (id = 0; id < NR_TARGETS; id++) {
 		double sorted[64];
@@ -1311,16 +1650,48 @@ static void run_scenario(struct bench *b, struct scenario *s)
 		memcpy(sorted, s->samples[id] ? s->samples[id] : sorted, k * sizeof(double));
 		if (s->samples[id] && !(s->kind != K_RSS && s->why[id][0]))
 			s->res[id] = summarize(sorted, k);
+		if (b->failed && s->samples[id] && !k && !s->why[id][0])
+			snprintf(s->why[id], sizeof(s->why[id]), "not run: the run stopped");
 		if (s->m[id].fd >= 0 || s->m[id].map != MAP_FAILED || s->m[id].path[0])
 			buf_free(&s->m[id]);
 	}
 }
 
-/* Clean up everything of ours: mounts, daemons, the temp dir. Idempotent. */
+/* nftw() callback of remove_tree(): one entry, children first. */
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/*
+ * Remove @dir and what is in it, never crossing into a mount: what is
+ * still mounted there (it could not be unmounted) stays, and so @dir.
+ * Return: 0, or -errno of the last rmdir().
+ */
+static int remove_tree(const char *dir)
+{
+	if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
+		return -errno;
+	if (access(dir, F_OK) == 0)
+		return rmdir(dir) < 0 ? -errno : 0;
+	return 0;
+}
+
+/*
+ * Clean up everything of ours: mounts, daemons, the temp dir. Idempotent.
+ * Whatever the flags say, each mount point is looked up in the mount table:
+ * a daemon may have mounted after we gave up waiting, or died mounted.
+ */
 static void bench_cleanup(struct bench *b)
 {
-	char path[PATH_MAX];
-	int id;
+	bool busy = false;
+	int id, ret;
 
 	if (b->cleaned)
 		return;
@@ -1328,33 +1699,34 @@ static void bench_cleanup(struct bench *b)
 	for (id = T_UMM; id <= T_NOPT; id++) {
 		struct target *t = &b->t[id];
 
-		if (t->mounted)
-			unmount_path(t->root);
-		t->mounted = false;
-		if (t->fs_pid > 0)
-			end_child(t->fs_pid, 5000);
-		t->fs_pid = -1;
-		if (t->log[0])
-			unlink(t->log);
-		if (t->sock[0])
-			unlink(t->sock);
-		if (t->root[0] && tool_is_mounted(t->root) == 0)
-			rmdir(t->root);
+		if (t->root[0])
+			stop_umm(t, 5000);
 	}
-	if (b->tmpfs_mounted) {
-		unmount_path(b->tmpfs_dir);
-		b->tmpfs_mounted = false;
-	} else if (b->tmpfs_dir[0]) {
-		/* /dev/shm: remove what is left of ours (the scenarios unlink as they go). */
-		if (fmt_path(path, sizeof(path), "rm -rf --one-file-system '%s'", b->tmpfs_dir) ==
-		    0)
-			if (system(path) != 0)
-				complain(0, "could not remove %s", b->tmpfs_dir);
+	if (b->tmpfs_dir[0])
+		unmount_path(b->tmpfs_dir, false);
+	b->tmpfs_mounted = false;
+	/* What is left in /dev/shm when it stood in for tmpfs (not root). */
+	if (b->tmpfs_dir[0] && strncmp(b->tmpfs_dir, b->tmp, strlen(b->tmp)) != 0) {
+		ret = remove_tree(b->tmpfs_dir);
+		if (ret < 0)
+			complain(-ret, "could not remove %s", b->tmpfs_dir);
 	}
-	if (b->tmpfs_dir[0] && tool_is_mounted(b->tmpfs_dir) == 0)
-		rmdir(b->tmpfs_dir);
-	if (b->tmp[0] && rmdir(b->tmp) < 0)
-		complain(errno, "rmdir %s (left behind)", b->tmp);
+	/* Never walk into a mount that is still there: its daemon may hang. */
+	for (id = T_UMM; id <= T_NOPT; id++) {
+		if (b->t[id].root[0] && tool_is_mounted(b->t[id].root) != 0) {
+			complain(0, "%s is still mounted (left behind)", b->t[id].root);
+			busy = true;
+		}
+	}
+	if (b->tmpfs_dir[0] && tool_is_mounted(b->tmpfs_dir) != 0) {
+		complain(0, "%s is still mounted (left behind)", b->tmpfs_dir);
+		busy = true;
+	}
+	if (b->tmp[0] && !busy) {
+		ret = remove_tree(b->tmp);
+		if (ret < 0)
+			complain(-ret, "rmdir %s (left behind)", b->tmp);
+	}
 	free(b->umm_fs);
 	b->umm_fs = NULL;
 }
@@ -1369,9 +1741,51 @@ static void on_signal(int sig)
 	got_signal = sig;
 }
 
+/*
+ * Mount @t (T_UMM or T_NOPT) and find how it maps; 0, or -errno with
+ * t->note saying why and a message, nothing of it left mounted or running.
+ */
+static int setup_umm(struct bench *b, struct target *t)
+{
+	int ret;
+
+	if (fmt_path(t->root, sizeof(t->root), "%s/%s", b->tmp, t->name) < 0 ||
+	    fmt_path(t->sock, sizeof(t->sock), "%s/%s.sock", b->tmp, t->name) < 0 ||
+	    fmt_path(t->log, sizeof(t->log), "%s/%s.log", b->tmp, t->name) < 0) {
+		t->root[0] = '\0';
+		snprintf(t->note, sizeof(t->note), "mount: %s", strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
+	ret = mount_umm(b, t, t - b->t == T_NOPT ? ",nopassthrough" : "");
+	if (ret == 0) {
+		ret = probe_map_way(b, t);
+		if (ret < 0) {
+			stop_umm(t, 2000);
+			snprintf(t->note, sizeof(t->note),
+				 "umm-fs mounted, but no buffer could be made and mapped: %s",
+				 strerror(-ret));
+		}
+	} else if (!t->note[0]) {
+		snprintf(t->note, sizeof(t->note), "mount: %s", strerror(-ret));
+	}
+	if (ret < 0) {
+		if (ret != -EINTR) {
+			complain(0, "%s: %s", t->name, t->note);
+			show_log(t, 2); /* its last line is in the note */
+		}
+		return ret;
+	}
+	t->avail = true;
+	snprintf(t->note, sizeof(t->note), "umm-fs pid %d, %s", (int)t->fs_pid,
+		 t->way == MAP_OWN_FD ? "maps the creating fd (passthrough)" :
+		 t->way == MAP_REOPEN ? "maps an O_RDWR reopen (passthrough)" :
+					"maps umm_open()'s fd (no passthrough)");
+	return 0;
+}
+
 /**
  * setup_targets() - mount umm twice and tmpfs, and find the raw heaps.
- * @b: the benchmark.
+ * @b: the benchmark, b->tmp made (make_tmp()).
  *
  * Return: 0 when at least umm and tmpfs are there to compare, else -1.
  */
@@ -1379,8 +1793,7 @@ static int setup_targets(struct bench *b)
 {
 	static const char *const names[NR_TARGETS] = { "umm",	"umm-nopt", "tmpfs",
 						       "memfd", "dma-heap", "udmabuf" };
-	const char *tmpdir = getenv("TMPDIR");
-	char templ[PATH_MAX], opts[64];
+	char opts[64];
 	long pages = sysconf(_SC_PHYS_PAGES);
 	int id, ret;
 
@@ -1391,38 +1804,20 @@ static int setup_targets(struct bench *b)
 	}
 	/* Half of RAM, as umm-fs and tmpfs default to: budgets, not allocations. */
 	b->mount_size = pages > 0 ? (unsigned long)pages / 2 * PAGE : 1UL << 30;
-	if (!tmpdir || !*tmpdir)
-		tmpdir = "/tmp";
-	if (fmt_path(templ, sizeof(templ), "%s/umm-bench.XXXXXX", tmpdir) < 0 || !mkdtemp(templ)) {
-		complain(errno, "mkdtemp under %s", tmpdir);
-		return -1;
-	}
-	/* The kernel lists mount points without symlinks: so must we. */
-	if (!realpath(templ, b->tmp)) {
-		complain(errno, "realpath %s", templ);
-		rmdir(templ);
-		return -1;
-	}
-
 	for (id = T_UMM; id <= T_NOPT; id++) {
-		struct target *t = &b->t[id];
-
-		if (fmt_path(t->root, sizeof(t->root), "%s/%s", b->tmp, t->name) < 0 ||
-		    fmt_path(t->sock, sizeof(t->sock), "%s/%s.sock", b->tmp, t->name) < 0 ||
-		    fmt_path(t->log, sizeof(t->log), "%s/%s.log", b->tmp, t->name) < 0)
+		ret = setup_umm(b, &b->t[id]);
+		if (got_signal)
 			return -1;
-		ret = mount_umm(b, t, id == T_NOPT ? ",nopassthrough" : "");
-		if (ret < 0) {
-			if (!t->note[0])
-				snprintf(t->note, sizeof(t->note), "mount: %s", strerror(-ret));
-			continue;
+		/* The same umm-fs would hang as long again: do not wait twice. */
+		if (ret == -ETIMEDOUT && id == T_UMM) {
+			snprintf(b->t[T_NOPT].note, sizeof(b->t[T_NOPT].note),
+				 "not tried: umm-fs did not start for umm");
+			break;
 		}
-		t->avail = true;
-		probe_map_way(b, t);
-		snprintf(t->note, sizeof(t->note), "umm-fs pid %d, %s", (int)t->fs_pid,
-			 t->way == MAP_OWN_FD ? "maps the creating fd (passthrough)" :
-			 t->way == MAP_REOPEN ? "maps an O_RDWR reopen (passthrough)" :
-						"maps umm_open()'s fd (no passthrough)");
+	}
+	if (!b->t[T_UMM].avail && !b->t[T_NOPT].avail) {
+		complain(0, "no umm mount to measure (see above)");
+		return -1;
 	}
 
 	if (fmt_path(b->tmpfs_dir, sizeof(b->tmpfs_dir), "%s/tmpfs", b->tmp) < 0 ||
@@ -1471,10 +1866,6 @@ static int setup_targets(struct bench *b)
 		snprintf(b->t[T_UDMABUF].note, sizeof(b->t[T_UDMABUF].note),
 			 "absent (" UDMABUF_PATH ": %s): skipped", strerror(-ret));
 	}
-	if (!b->t[T_UMM].avail && !b->t[T_NOPT].avail) {
-		complain(0, "no umm mount: %s", b->t[T_UMM].note);
-		return -1;
-	}
 	return 0;
 }
 
@@ -1482,7 +1873,7 @@ static const char *const mode_names[] = { "quick", "default", "full" };
 
 /**
  * bench_main() - mount, run every scenario, report, clean up.
- * @cfg: the options.
+ * @cfg: the options; the_bench has its umm-fs and temp dir already.
  *
  * Return: the exit status: 0, 1 on failure, 128 + N after signal N.
  */
@@ -1490,6 +1881,7 @@ static int bench_main(const struct config *cfg)
 {
 	struct bench *b = &the_bench;
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction fault = { .sa_handler = on_fault };
 	struct scenario *list = NULL;
 	unsigned int n = 0, i, id;
 	int ok = 0;
@@ -1500,11 +1892,12 @@ static int bench_main(const struct config *cfg)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&fault.sa_mask);
+	sigaction(SIGBUS, &fault, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	atexit(bench_atexit);
 
-	b->umm_fs = find_umm_fs(cfg->umm_fs);
-	if (!b->umm_fs || setup_targets(b) < 0)
+	if (setup_targets(b) < 0)
 		goto out;
 	n = make_scenarios(cfg, &list);
 	if (!n) {
@@ -1534,12 +1927,12 @@ static int bench_main(const struct config *cfg)
 	fprintf(b->json, "\n  ],\n  \"results\": [");
 	printf("\n%-14s %-9s %12s %12s %12s  %-9s %s\n", "scenario", "target", "median", "min",
 	       "max", "unit", "vs tmpfs");
-	for (i = 0; i < n && !got_signal; i++) {
+	for (i = 0; i < n && !got_signal && !b->failed; i++) {
 		run_scenario(b, &list[i]);
 		report_scenario(b, &list[i]);
 		fflush(stdout);
 	}
-	if (got_signal)
+	if (got_signal || b->failed)
 		goto out;
 	fprintf(b->json, "\n  ],\n  \"targets\": [");
 	report_goals(b, list, n);
@@ -1560,11 +1953,242 @@ out:
 		complain(0, "interrupted by SIG%s; cleaned up", sigabbrev_np(got_signal));
 		return 128 + got_signal;
 	}
+	if (b->failed)
+		complain(0, "a umm-fs was lost: the run is incomplete; cleaned up");
 	if (!ok)
 		return 1;
 	printf("\nJSON written to %s; %.1f s; unmounted and removed %s\n", cfg->json,
 	       (double)(now_ns() - t0) / 1e9, b->tmp);
 	return 0;
+}
+
+/* ---- the guard ---------------------------------------------------------------- */
+
+#define GUARD_GRACE_S 15 /* after a signal, before the guard ends the daemons */
+
+/*
+ * The process the caller started stays as a guard, and the benchmark runs
+ * in its child. A FUSE request to a daemon that no longer answers holds the
+ * benchmark past every signal but SIGKILL, and a process that dies of
+ * SIGKILL or of a fault runs no cleanup: the guard outlives the benchmark,
+ * detaches what is still mounted in the temp dir, ends what still runs and
+ * removes the temp dir. It is the subreaper of what the benchmark starts,
+ * so that the daemons of a dead benchmark become its children.
+ */
+
+/* Make the temp dir b->tmp under $TMPDIR; 0, or -1 with a message. */
+static int make_tmp(struct bench *b)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char templ[PATH_MAX];
+
+	if (!tmpdir || !*tmpdir)
+		tmpdir = "/tmp";
+	if (fmt_path(templ, sizeof(templ), "%s/umm-bench.XXXXXX", tmpdir) < 0 || !mkdtemp(templ)) {
+		complain(errno, "mkdtemp under %s", tmpdir);
+		return -1;
+	}
+	/* The kernel lists mount points without symlinks: so must we. */
+	if (!realpath(templ, b->tmp)) {
+		complain(errno, "realpath %s", templ);
+		rmdir(templ);
+		b->tmp[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Signal @sig to each child of @parent; with @leaders, only those that lead
+ * a process group (umm-fs's), and to their whole group. Return: how many.
+ */
+static unsigned int signal_children(pid_t parent, int sig, bool leaders)
+{
+	char path[64], buf[512], *p;
+	struct dirent *de;
+	unsigned int n = 0;
+	int fd, ppid, pgid;
+	ssize_t len;
+	pid_t pid;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		pid = (pid_t)strtol(de->d_name, &p, 10);
+		if (pid <= 0 || *p || fmt_path(path, sizeof(path), "/proc/%d/stat", (int)pid) < 0)
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		/* "pid (comm) state ppid pgrp ...": comm may hold anything but the last ')' */
+		p = strrchr(buf, ')');
+		if (!p || sscanf(p + 1, " %*c %d %d", &ppid, &pgid) != 2 || ppid != parent)
+			continue;
+		if (leaders && pgid != pid)
+			continue;
+		kill(leaders ? -pid : pid, sig);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * End and reap every child of ours: what a dead benchmark left (its
+ * daemons, a wrapper's children) comes to us. They get a moment to leave
+ * by themselves (their mounts are gone), then SIGTERM, then SIGKILL.
+ * Return: how many had to be signalled.
+ */
+static unsigned int end_orphans(void)
+{
+	uint64_t t0 = now_ns(), ms;
+	unsigned int n = 0, step = 0;
+	int status;
+	pid_t r;
+
+	for (;;) {
+		while ((r = waitpid(-1, &status, WNOHANG)) > 0)
+			;
+		if (r < 0 && errno == ECHILD)
+			return n;
+		ms = (now_ns() - t0) / 1000000ULL;
+		if (ms >= 12000) {
+			complain(0, "processes of umm-bench do not die: left running");
+			return n;
+		}
+		if ((step == 0 && ms >= 1000) || (step == 1 && ms >= 3000)) {
+			n += signal_children(getpid(), step ? SIGKILL : SIGTERM, false);
+			step++;
+		}
+		sleep_ms(10);
+	}
+}
+
+/*
+ * After the benchmark: whatever it left (it died, or its cleanup could
+ * not finish), detach its mounts, end its processes, remove its files.
+ */
+static void guard_cleanup(struct bench *b, pid_t bench)
+{
+	static const char *const dirs[] = { "umm", "umm-nopt", "tmpfs" };
+	char path[PATH_MAX];
+	unsigned int i, mounts = 0, procs;
+	bool busy = false;
+	int ret;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (fmt_path(path, sizeof(path), "%s/%s", b->tmp, dirs[i]) < 0 ||
+		    tool_is_mounted(path) != 1)
+			continue;
+		unmount_path(path, true);
+		mounts++;
+		if (tool_is_mounted(path) != 0) {
+			complain(0, "%s is still mounted (left behind)", path);
+			busy = true;
+		}
+	}
+	procs = end_orphans();
+	if (fmt_path(path, sizeof(path), "/dev/shm/umm-bench.%d", (int)bench) == 0 &&
+	    access(path, F_OK) == 0)
+		remove_tree(path);
+	ret = busy || access(b->tmp, F_OK) < 0 ? 0 : remove_tree(b->tmp);
+	if (ret < 0)
+		complain(-ret, "rmdir %s (left behind)", b->tmp);
+	if (mounts)
+		complain(0, "detached %u mount%s the benchmark left", mounts,
+			 mounts == 1 ? "" : "s");
+	if (procs)
+		complain(0, "ended %u process%s the benchmark left", procs, procs == 1 ? "" : "es");
+}
+
+/**
+ * guard_main() - run bench_main() in a child, and clean up after it.
+ * @cfg: the options.
+ *
+ * SIGINT, SIGTERM, SIGHUP and SIGQUIT go on to the benchmark. If it has not ended
+ * GUARD_GRACE_S seconds after the first, it is stuck in a request to a
+ * daemon that does not answer: the daemons are killed, which fails the
+ * request, and the benchmark goes on to its cleanup.
+ *
+ * Return: the benchmark's exit status (128 + N if it died of signal N).
+ */
+static int guard_main(const struct config *cfg)
+{
+	struct bench *b = &the_bench;
+	sigset_t set, old;
+	siginfo_t si;
+	int status = 0, sig;
+	bool armed = false, warned = false;
+	pid_t pid, r;
+
+	b->umm_fs = find_umm_fs(cfg->umm_fs);
+	if (!b->umm_fs)
+		return 1;
+	if (make_tmp(b) < 0) {
+		free(b->umm_fs);
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGALRM);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	signal(SIGPIPE, SIG_IGN);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		complain(errno, "fork (the benchmark runs unguarded)");
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return bench_main(cfg);
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		exit(bench_main(cfg));
+	}
+	free(b->umm_fs);
+	b->umm_fs = NULL;
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			complain(errno, "waitpid");
+			status = 1 << 8;
+			break;
+		}
+		sig = sigwaitinfo(&set, &si);
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) {
+			kill(pid, sig);
+			if (!armed)
+				alarm(GUARD_GRACE_S); /* from the first signal on: never put off */
+			armed = true;
+		} else if (sig == SIGALRM && !warned) {
+			warned = true;
+			complain(0,
+				 "still running %d s after a signal: a umm-fs does not answer? "
+				 "killing the daemons",
+				 GUARD_GRACE_S);
+			signal_children(pid, SIGKILL, true);
+		}
+	}
+	alarm(0);
+	guard_cleanup(b, pid);
+	if (WIFSIGNALED(status)) {
+		complain(0, "the benchmark died of SIG%s; cleaned up after it",
+			 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+		return 128 + WTERMSIG(status);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 /* ---- options ---------------------------------------------------------------- */
@@ -1685,5 +2309,5 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? 0 : 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	return bench_main(&cfg);
+	return guard_main(&cfg);
 }

@@ -9,8 +9,9 @@
 #
 #   UMM_BENCH=build/tools/umm-bench UMM_FS=build/fs/umm-fs tests/integration/test_bench.sh
 
-# Helpers below run from checks and traps.
-# shellcheck disable=SC2317
+# Helpers below run from checks and traps; the --umm-fs wrappers are
+# written in single quotes, to expand when they run.
+# shellcheck disable=SC2317,SC2016
 set -euo pipefail
 
 : "${UMM_BENCH:?UMM_BENCH is not set (the umm-bench binary)}"
@@ -213,6 +214,129 @@ test_bench_interrupted_cleans_up() {
 	expect_nothing_left_under_tmp
 }
 
+# A --umm-fs wrapper named $1 in $tmp, whose body is the rest; it can run
+# the real umm-fs as "$UMM_FS" "$@" and note pids in $tmp/$1.pids.
+make_umm_fs() {
+	local name=$1
+	shift
+	printf '#!/bin/bash\n%s\n' "$*" >"$tmp/$name"
+	chmod +x "$tmp/$name"
+	: >"$tmp/$name.pids"
+}
+
+# Fail if a pid listed in $1 is still running (a zombie is not).
+expect_pids_gone() {
+	local pid state
+	while read -r pid; do
+		state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null || true)
+		[ -z "$state" ] || [ "$state" = Z ] || fail "process $pid of the --umm-fs is left running"
+	done <"$1"
+}
+
+# Run umm-bench in the background, output in $tmp/$1.txt; sets bench_pid.
+start_bench() {
+	local name=$1
+	shift
+	"$UMM_BENCH" "$@" --json "$tmp/$name.json" >"$tmp/$name.txt" 2>&1 &
+	bench_pid=$!
+}
+
+# Wait until $1 shows the first row of the table (everything is mounted).
+wait_for_table() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -q '^alloc-4K' "$1" && return 0
+		sleep 0.1
+	done
+	fail "umm-bench printed no row in 20 s"
+}
+
+test_bench_umm_fs_that_exits_before_mounting_fails_and_leaves_nothing() {
+	local rc=0
+	make_umm_fs exit1 'sleep 0.2; echo "fake umm-fs: init failed" >&2; exit 1'
+	"$UMM_BENCH" --quick --umm-fs "$tmp/exit1" --json "$tmp/x.json" >"$tmp/out" 2>&1 || rc=$?
+	sed 's/^/    | /' "$tmp/out"
+	[ "$rc" = 1 ] || fail "status $rc, expected 1"
+	grep -q 'umm-fs exited (exit status 1) before it mounted' "$tmp/out" || fail "no clear message"
+	grep -q 'fake umm-fs: init failed' "$tmp/out" || fail "the end of umm-fs's log is not shown"
+	expect_nothing_left_under_tmp
+}
+
+# umm-fs mounts, then fails in its init (its export socket cannot be made)
+# and unmounts: umm-bench once ran on the bare directory, died of SIGBUS and
+# left its tmpfs mounted and its temp dir.
+test_bench_umm_fs_that_fails_after_mounting_fails_and_leaves_nothing() {
+	local rc=0
+	make_umm_fs badsock 'exec "$UMM_FS" "$1" "$2" "$3" "${4/socket=/socket=$0\/}"'
+	"$UMM_BENCH" --quick --umm-fs "$tmp/badsock" --json "$tmp/x.json" >"$tmp/out" 2>&1 || rc=$?
+	sed 's/^/    | /' "$tmp/out"
+	[ "$rc" = 1 ] || fail "status $rc, expected 1"
+	grep -Eq 'umm-fs exited \(exit status 1\) before it (mounted|answered)' "$tmp/out" ||
+		fail "no clear message"
+	grep -q 'export socket' "$tmp/out" || fail "the end of umm-fs's log is not shown"
+	expect_nothing_left_under_tmp
+}
+
+test_bench_umm_fs_that_never_mounts_times_out_and_is_ended() {
+	local rc=0 t0
+	make_umm_fs hang 'echo $$ >>"$0.pids"; sleep 1000 & echo $! >>"$0.pids"; wait'
+	t0=$SECONDS
+	"$UMM_BENCH" --quick --umm-fs "$tmp/hang" --json "$tmp/x.json" >"$tmp/out" 2>&1 || rc=$?
+	sed 's/^/    | /' "$tmp/out"
+	[ "$rc" = 1 ] || fail "status $rc, expected 1"
+	grep -q 'umm-fs did not mount within 10 s' "$tmp/out" || fail "no clear message"
+	[ $((SECONDS - t0)) -lt 30 ] || fail "took $((SECONDS - t0)) s to give up"
+	[ -s "$tmp/hang.pids" ] || fail "the wrapper never ran"
+	expect_pids_gone "$tmp/hang.pids"
+	expect_nothing_left_under_tmp
+}
+
+test_bench_umm_fs_killed_mid_run_is_an_error_and_leaves_nothing() {
+	local rc=0 fs_pid
+	start_bench killed
+	wait_for_table "$tmp/killed.txt"
+	fs_pid=$(awk '$1 == "umm-nopt" && $4 == "pid" { sub(",", "", $5); print $5 }' "$tmp/killed.txt")
+	[ -n "$fs_pid" ] || fail "no pid of umm-fs in the table"
+	kill -KILL "$fs_pid"
+	wait "$bench_pid" || rc=$?
+	sed 's/^/    | /' "$tmp/killed.txt"
+	[ "$rc" = 1 ] || fail "status $rc, expected 1"
+	grep -q "umm-fs of umm-nopt (pid $fs_pid) died during the run (killed by SIGKILL)" \
+		"$tmp/killed.txt" || fail "no clear message"
+	expect_nothing_left_under_tmp
+}
+
+test_bench_killed_by_sigkill_is_cleaned_up_after() {
+	local rc=0 child
+	start_bench sigkill
+	wait_for_table "$tmp/sigkill.txt"
+	# The pid we started is the guard; the benchmark is its child.
+	child=$(pgrep -P "$bench_pid" | head -n 1)
+	[ -n "$child" ] || fail "no benchmark process under umm-bench"
+	kill -KILL "$child"
+	wait "$bench_pid" || rc=$?
+	sed 's/^/    | /' "$tmp/sigkill.txt"
+	[ "$rc" = 137 ] || fail "status $rc, expected 137"
+	grep -q 'the benchmark died of SIGKILL; cleaned up after it' "$tmp/sigkill.txt" ||
+		fail "no message"
+	expect_nothing_left_under_tmp
+}
+
+# A daemon that stops answering holds the benchmark in the kernel past
+# SIGINT: umm-bench ends the daemons itself then, and cleans up.
+test_bench_stuck_on_a_stopped_umm_fs_ends_it_after_sigint() {
+	local rc=0
+	make_umm_fs stopmid '"$UMM_FS" "$@" & echo $! >>"$0.pids"; sleep 1; kill -STOP $!; wait'
+	start_bench stuck --umm-fs "$tmp/stopmid"
+	sleep 4
+	kill -INT "$bench_pid"
+	wait "$bench_pid" || rc=$?
+	sed 's/^/    | /' "$tmp/stuck.txt"
+	[ "$rc" = 130 ] || fail "status $rc, expected 130"
+	expect_pids_gone "$tmp/stopmid.pids"
+	expect_nothing_left_under_tmp
+}
+
 test_bench_help_and_version() {
 	"$UMM_BENCH" --help | grep -q '^usage: umm-bench' || fail "--help prints no usage"
 	"$UMM_BENCH" --version | grep -q '^umm-bench [0-9]' || fail "--version prints no version"
@@ -226,6 +350,12 @@ check test_bench_leaves_nothing_mounted
 check test_bench_only_runs_the_chosen_scenarios
 check test_bench_bad_options_fail_and_mount_nothing
 check test_bench_interrupted_cleans_up
+check test_bench_umm_fs_that_exits_before_mounting_fails_and_leaves_nothing
+check test_bench_umm_fs_that_fails_after_mounting_fails_and_leaves_nothing
+check test_bench_umm_fs_that_never_mounts_times_out_and_is_ended
+check test_bench_umm_fs_killed_mid_run_is_an_error_and_leaves_nothing
+check test_bench_killed_by_sigkill_is_cleaned_up_after
+check test_bench_stuck_on_a_stopped_umm_fs_ends_it_after_sigint
 check test_bench_help_and_version
 
 printf '=== %s: %d passed, %d failed\n' "$(basename "$0")" "$npass" "$nfail"
