@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -40,6 +41,10 @@ _Static_assert(UMM_SYNC_END == DMA_BUF_SYNC_END, "UMM_SYNC_END");
 
 #define SYNC_MAX_EAGAIN 1000
 
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
 static int set_errno(int ret)
 {
 	if (ret < 0) {
@@ -47,14 +52,6 @@ static int set_errno(int ret)
 		return -1;
 	}
 	return ret;
-}
-
-static void close_keep_errno(int fd)
-{
-	int saved = errno;
-
-	close(fd);
-	errno = saved;
 }
 
 /*
@@ -83,10 +80,21 @@ struct sock_cache_entry {
 #define CONN_PER_DEV 2
 #define CONN_MAX (SOCK_CACHE_SIZE * CONN_PER_DEV)
 
+/*
+ * A connection in use: its fd, and its socket cookie (SO_COOKIE), which no
+ * other socket ever gets, so one getsockopt() tells whether a kept fd is still
+ * this connection. 0: no cookie (a kernel without SO_COOKIE), and then the
+ * connection is not kept.
+ */
+struct conn_ref {
+	int fd;
+	uint64_t cookie;
+};
+
 struct conn {
 	int fd; /* -1: free slot */
 	dev_t dev; /* of the mount */
-	ino_t ino; /* of the socket: is fd still ours? */
+	uint64_t cookie; /* of the socket: is fd still ours? */
 	char path[SUN_PATH_MAX];
 };
 
@@ -130,58 +138,59 @@ static void sock_cache_init(void)
 }
 
 /*
- * Is @fd still the socket of inode @ino? getsockopt() first: unlike fstat(),
- * it never waits for anyone, whatever file @fd has become.
+ * The cookie of socket @fd, or 0 if it has none. getsockopt() never waits
+ * for anyone, whatever file @fd is, and fails on anything but a socket.
  */
-static int conn_is(int fd, ino_t ino)
+static uint64_t sock_cookie(int fd)
 {
-	socklen_t len = sizeof(int);
-	struct stat st;
-	int type;
+	socklen_t len = sizeof(uint64_t);
+	uint64_t cookie;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) < 0 || len != sizeof(cookie))
 		return 0;
-	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == ino;
+	return cookie;
 }
 
 /*
- * Take a kept connection to @path for mount @dev out of the table: its fd, or
- * -1 if there is none. Connections of @dev to another path are closed.
+ * Take a kept connection to @path for mount @dev out of the table into @cr:
+ * return 0, or -1 if there is none. Connections of @dev to another path are
+ * closed.
  */
-static int conn_take(dev_t dev, const char *path)
+static int conn_take(dev_t dev, const char *path, struct conn_ref *cr)
 {
-	int fd = -1;
-
+	cr->fd = -1;
 	pthread_once(&sock_cache_once, sock_cache_init);
 	pthread_mutex_lock(&sock_cache.lock);
-	for (unsigned int i = 0; i < CONN_MAX && fd < 0; i++) {
+	for (unsigned int i = 0; i < CONN_MAX && cr->fd < 0; i++) {
 		struct conn *c = &sock_cache.conn[i];
 
 		if (c->fd < 0 || c->dev != dev)
 			continue;
 		/* Closed (and maybe reused) behind our back, say by close_range(): not ours. */
-		if (!conn_is(c->fd, c->ino)) {
+		if (sock_cookie(c->fd) != c->cookie) {
 			c->fd = -1;
 			continue;
 		}
-		if (strcmp(c->path, path))
+		if (strcmp(c->path, path)) {
 			close(c->fd); /* the mount's socket moved: a stale connection */
-		else
-			fd = c->fd;
+		} else {
+			cr->fd = c->fd;
+			cr->cookie = c->cookie;
+		}
 		c->fd = -1;
 	}
 	pthread_mutex_unlock(&sock_cache.lock);
-	return fd;
+	return cr->fd >= 0 ? 0 : -1;
 }
 
-/* Put connection @sock back, or close it if @dev has enough already. */
-static void conn_put(dev_t dev, const char *path, int sock)
+/* Put connection @cr back, or close it if @dev has enough already. */
+static void conn_put(dev_t dev, const char *path, const struct conn_ref *cr)
 {
 	struct conn *slot = NULL;
 	unsigned int kept = 0;
-	struct stat st;
+	int sock = cr->fd;
 
-	if (fstat(sock, &st) < 0) {
+	if (!cr->cookie) {
 		close(sock);
 		return;
 	}
@@ -198,7 +207,7 @@ static void conn_put(dev_t dev, const char *path, int sock)
 	if (slot && kept < CONN_PER_DEV) {
 		slot->fd = sock;
 		slot->dev = dev;
-		slot->ino = st.st_ino;
+		slot->cookie = cr->cookie;
 		memcpy(slot->path, path, strlen(path) + 1);
 		sock = -1;
 	}
@@ -528,27 +537,29 @@ static int export_via(const char *sockpath, int fd)
  */
 static int export_conn(dev_t dev, const char *sockpath, int fd)
 {
-	int sock, ret, keep;
+	struct conn_ref cr;
+	int ret, keep;
 
-	sock = conn_take(dev, sockpath);
-	if (sock >= 0) {
-		ret = exchange(sock, fd, &keep);
+	if (conn_take(dev, sockpath, &cr) == 0) {
+		ret = exchange(cr.fd, fd, &keep);
 		if (keep) {
-			conn_put(dev, sockpath, sock);
+			conn_put(dev, sockpath, &cr);
 			return ret;
 		}
-		close(sock);
+		close(cr.fd);
 		if (!conn_lost(ret))
 			return ret;
 	}
-	sock = sock_connect(sockpath);
-	if (sock < 0)
-		return sock;
-	ret = exchange(sock, fd, &keep);
-	if (ret >= 0 && keep)
-		conn_put(dev, sockpath, sock);
-	else
-		close(sock);
+	cr.fd = sock_connect(sockpath);
+	if (cr.fd < 0)
+		return cr.fd;
+	ret = exchange(cr.fd, fd, &keep);
+	if (ret >= 0 && keep) {
+		cr.cookie = sock_cookie(cr.fd);
+		conn_put(dev, sockpath, &cr);
+	} else {
+		close(cr.fd);
+	}
 	return ret;
 }
 
@@ -557,30 +568,41 @@ int umm__export_via(const char *sockpath, int fd)
 	return set_errno(export_via(sockpath, fd));
 }
 
-static int do_export(int fd)
+/*
+ * The device of @fd's file system. AT_STATX_DONT_SYNC: the device never
+ * changes, so there is no need to ask a FUSE daemon for fresh attributes.
+ */
+static int fd_dev(int fd, dev_t *dev)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, 0, &stx) < 0)
+		return -errno;
+	*dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	return 0;
+}
+
+/* Trade @fd, known not to be O_PATH, through the socket of its mount. */
+static int trade_fd(int fd)
 {
 	char path[SUN_PATH_MAX];
 	char fresh[SUN_PATH_MAX];
-	struct stat st;
-	int fl, ret;
+	dev_t dev = 0;
+	int ret;
 
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0)
-		return -errno;
-	if (fl & O_PATH)
-		return -EBADF;
-	if (fstat(fd, &st) < 0)
-		return -errno;
+	ret = fd_dev(fd, &dev);
+	if (ret < 0)
+		return ret;
 
-	if (!sock_cache_get(st.st_dev, path)) {
-		ret = find_socket(fd, st.st_dev, path);
+	if (!sock_cache_get(dev, path)) {
+		ret = find_socket(fd, dev, path);
 		if (ret < 0)
 			return ret;
-		sock_cache_put(st.st_dev, path);
-		return export_conn(st.st_dev, path, fd);
+		sock_cache_put(dev, path);
+		return export_conn(dev, path, fd);
 	}
 
-	ret = export_conn(st.st_dev, path, fd);
+	ret = export_conn(dev, path, fd);
 	switch (ret) {
 	case -ENOENT:
 	case -ECONNREFUSED:
@@ -588,17 +610,28 @@ static int do_export(int fd)
 	case -ECONNRESET:
 	case -EXDEV:
 		/* Maybe another mount got this device number since: look again. */
-		sock_cache_drop(st.st_dev);
-		if (find_socket(fd, st.st_dev, fresh) < 0)
+		sock_cache_drop(dev);
+		if (find_socket(fd, dev, fresh) < 0)
 			break;
-		sock_cache_put(st.st_dev, fresh);
+		sock_cache_put(dev, fresh);
 		if (strcmp(fresh, path))
-			ret = export_conn(st.st_dev, fresh, fd);
+			ret = export_conn(dev, fresh, fd);
 		break;
 	default:
 		break;
 	}
 	return ret;
+}
+
+static int do_export(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	if (fl & O_PATH)
+		return -EBADF;
+	return trade_fd(fd);
 }
 
 int umm_export(int fuse_fd)
@@ -619,9 +652,9 @@ int umm_open(const char *path, int flags)
 	fd = open(path, accmode | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -1;
-	ret = umm_export(fd);
-	close_keep_errno(fd);
-	return ret;
+	ret = trade_fd(fd); /* opened just now, without O_PATH: no need to check */
+	close(fd);
+	return set_errno(ret);
 }
 
 static int do_sync(int fd, unsigned int flags)
