@@ -1,7 +1,7 @@
 /*
  * export.c - the export socket server of umm-fs (SPEC 6, 7).
  *
- * One thread serves an AF_UNIX SOCK_SEQPACKET socket with poll(): nonblocking
+ * One thread serves an AF_UNIX SOCK_SEQPACKET socket with epoll: nonblocking
  * sockets, at most EXPORT_MAX_CLIENTS clients, one request a message, one
  * reply a request. A bad message gets an error reply and the client may send
  * again; a client that cannot take its reply at once is dropped. Nothing a
@@ -33,13 +33,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -88,6 +88,7 @@ struct export_server {
 	pthread_t thread;
 	int lfd;
 	int stopfd;
+	int epfd;
 	dev_t mount_dev;
 	struct export_ops ops;
 	void *ctx;
@@ -101,8 +102,8 @@ struct export_server {
 	/* Below: touched by the server thread only. */
 	struct export_client clients[EXPORT_MAX_CLIENTS];
 	int nclients;
-	struct pollfd pfds[2 + EXPORT_MAX_CLIENTS];
-	int64_t accept_resume_ms; /* 0: accepting */
+	struct epoll_event evs[2 + EXPORT_MAX_CLIENTS];
+	int64_t accept_resume_ms; /* 0: accepting (lfd is in the epoll set) */
 	int64_t log_window_ms;
 	unsigned int log_lines;
 	unsigned int log_suppressed;
@@ -274,11 +275,38 @@ static void closeq_add(struct closeq *q, int fd)
 
 /* --- clients --- */
 
-static void client_drop(struct export_client *c)
+/*
+ * The epoll set holds the stop eventfd, the listening socket while accepting,
+ * and every client, each under its fd; so the set costs nothing per message,
+ * where poll() would register every fd for every wait.
+ */
+#define EV_STOP UINT64_MAX
+#define EV_LISTEN (UINT64_MAX - 1)
+
+static int ep_add(struct export_server *srv, int fd, uint64_t tag)
 {
-	if (c->fd >= 0)
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void client_drop(struct export_server *srv, struct export_client *c)
+{
+	if (c->fd >= 0) {
+		epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
+	}
 	c->fd = -1;
+}
+
+/* The client whose fd is @fd, or NULL if it was dropped meanwhile. */
+static struct export_client *client_of(struct export_server *srv, uint64_t fd)
+{
+	for (int i = 0; i < srv->nclients; i++) {
+		if (srv->clients[i].fd >= 0 && (uint64_t)srv->clients[i].fd == fd)
+			return &srv->clients[i];
+	}
+	return NULL;
 }
 
 /* Remove dropped clients (fd == -1), keeping the order. */
@@ -296,9 +324,10 @@ static void clients_compact(struct export_server *srv)
 /*
  * Check the fd a client sent. statx() with AT_STATX_DONT_SYNC, because a
  * plain fstat() of an fd of another FUSE filesystem may wait for its daemon.
- * Return 0 with *ino and *accmode set, or -errno with *why set.
+ * Return 0 with *ino and *accmode set, or -errno with *why set. *@ours is
+ * set once the fd is known to be of this mount, refused or not.
  */
-static int check_fd(struct export_server *srv, int fd, uint64_t *ino, int *accmode,
+static int check_fd(struct export_server *srv, int fd, uint64_t *ino, int *accmode, int *ours,
 		    const char **why)
 {
 	struct statx stx;
@@ -321,6 +350,7 @@ static int check_fd(struct export_server *srv, int fd, uint64_t *ino, int *accmo
 		*why = "fd of another filesystem";
 		return -EXDEV;
 	}
+	*ours = 1;
 	if (S_ISDIR(stx.stx_mode)) {
 		*why = "fd of a directory";
 		return -EISDIR;
@@ -338,15 +368,18 @@ static int check_fd(struct export_server *srv, int fd, uint64_t *ino, int *accmo
 	return 0;
 }
 
-/* Close a received fd without ever blocking this thread on another filesystem. */
-static void close_received(struct export_server *srv, int fd)
+/*
+ * Close a received fd without ever blocking this thread on another
+ * filesystem. @ours: check_fd() found it to be of this mount.
+ */
+static void close_received(struct export_server *srv, int fd, int ours)
 {
 	struct statx stx;
 
 	if (fd < 0)
 		return;
-	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, 0, &stx) == 0 &&
-	    makedev(stx.stx_dev_major, stx.stx_dev_minor) == srv->mount_dev)
+	if (ours || (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, 0, &stx) == 0 &&
+		     makedev(stx.stx_dev_major, stx.stx_dev_minor) == srv->mount_dev))
 		close(fd);
 	else
 		closeq_add(srv->closeq, fd);
@@ -408,6 +441,7 @@ static int client_serve(struct export_server *srv, struct export_client *c)
 	uint64_t size = 0;
 	uint64_t ino = 0;
 	int accmode = 0;
+	int ours = 0;
 	int nfds = 0;
 	int fd = -1;
 	int out = -1;
@@ -441,13 +475,13 @@ static int client_serve(struct export_server *srv, struct export_client *c)
 			if (nfds++ == 0)
 				fd = got;
 			else
-				close_received(srv, got); /* not reached: room for one */
+				close_received(srv, got, 0); /* not reached: room for one */
 		}
 	}
 
 	if (n == 0) {
 		/* End of stream (or an empty message, which no client sends). */
-		close_received(srv, fd);
+		close_received(srv, fd, 0);
 		return -1;
 	}
 	c->last_ms = now_ms();
@@ -464,7 +498,7 @@ static int client_serve(struct export_server *srv, struct export_client *c)
 		status = -EBADF;
 		why = nfds ? "more than one fd" : "no fd";
 	} else {
-		status = check_fd(srv, fd, &ino, &accmode, &why);
+		status = check_fd(srv, fd, &ino, &accmode, &ours, &why);
 	}
 
 	if (!status) {
@@ -481,7 +515,7 @@ static int client_serve(struct export_server *srv, struct export_client *c)
 			why = "export_fd failed";
 		}
 	}
-	close_received(srv, fd);
+	close_received(srv, fd, ours);
 
 	if (status)
 		export_log(srv, "export: refused request of pid %d uid %u: %s: %s", (int)c->pid,
@@ -511,6 +545,25 @@ static struct export_client *client_oldest(struct export_server *srv)
 	return old;
 }
 
+/* Stop watching the listening socket for EXPORT_PAUSE_MS. */
+static void accept_pause(struct export_server *srv, int64_t now)
+{
+	if (!srv->accept_resume_ms)
+		epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->lfd, NULL);
+	srv->accept_resume_ms = now + EXPORT_PAUSE_MS;
+}
+
+/* Watch the listening socket again once the pause is over. */
+static void accept_resume(struct export_server *srv, int64_t now)
+{
+	if (!srv->accept_resume_ms || now < srv->accept_resume_ms)
+		return;
+	if (ep_add(srv, srv->lfd, EV_LISTEN) == 0)
+		srv->accept_resume_ms = 0;
+	else
+		srv->accept_resume_ms = now + EXPORT_PAUSE_MS;
+}
+
 static void accept_clients(struct export_server *srv, int64_t now)
 {
 	char eb[64];
@@ -531,14 +584,22 @@ static void accept_clients(struct export_server *srv, int64_t now)
 			case EPROTO:
 				continue;
 			default:
-				/* EMFILE, ENFILE, ENOBUFS, ENOMEM: poll would wake at once. */
+				/* EMFILE, ENFILE, ENOBUFS, ENOMEM: epoll would wake at once. */
 				export_log(srv, "export: accept: %s; pausing",
 					   errname(errno, eb, sizeof(eb)));
-				srv->accept_resume_ms = now + EXPORT_PAUSE_MS;
+				accept_pause(srv, now);
 				return;
 			}
 		}
 		getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+		if (ep_add(srv, fd, (uint64_t)fd) < 0) {
+			/* ENOMEM, or ENOSPC past fs.epoll.max_user_watches */
+			export_log(srv, "export: epoll: %s; pausing",
+				   errname(errno, eb, sizeof(eb)));
+			close(fd);
+			accept_pause(srv, now);
+			return;
+		}
 
 		if (srv->nclients == EXPORT_MAX_CLIENTS) {
 			/*
@@ -548,7 +609,7 @@ static void accept_clients(struct export_server *srv, int64_t now)
 			c = client_oldest(srv);
 			export_log(srv, "export: %d clients: dropped idle pid %d for pid %d",
 				   EXPORT_MAX_CLIENTS, (int)c->pid, (int)cred.pid);
-			close(c->fd);
+			client_drop(srv, c);
 		} else {
 			c = &srv->clients[srv->nclients++];
 		}
@@ -559,7 +620,7 @@ static void accept_clients(struct export_server *srv, int64_t now)
 
 		/* A client sends right after connect: serve it now if it has. */
 		if (client_serve(srv, c) < 0) {
-			client_drop(c);
+			client_drop(srv, c);
 			clients_compact(srv);
 		}
 	}
@@ -572,59 +633,66 @@ static void *export_thread(void *arg)
 	for (;;) {
 		int64_t now = now_ms();
 		int timeout = -1;
-		int nclients = srv->nclients;
+		int listen_ready = 0;
 		int n;
 
-		if (srv->accept_resume_ms && now >= srv->accept_resume_ms)
-			srv->accept_resume_ms = 0;
-
-		srv->pfds[0] = (struct pollfd){ .fd = srv->stopfd, .events = POLLIN };
-		srv->pfds[1] = (struct pollfd){ .fd = srv->accept_resume_ms ? -1 : srv->lfd,
-						.events = POLLIN };
+		accept_resume(srv, now);
 		if (srv->accept_resume_ms)
 			timeout = (int)(srv->accept_resume_ms - now);
-		for (int i = 0; i < nclients; i++) {
+		for (int i = 0; i < srv->nclients; i++) {
 			int64_t left = srv->clients[i].last_ms + EXPORT_IDLE_MS - now;
 
-			srv->pfds[2 + i] =
-				(struct pollfd){ .fd = srv->clients[i].fd, .events = POLLIN };
 			if (left < 0)
 				left = 0;
 			if (timeout < 0 || left < timeout)
 				timeout = (int)left;
 		}
 
-		n = poll(srv->pfds, 2 + nclients, timeout);
+		n = epoll_wait(srv->epfd, srv->evs, 2 + EXPORT_MAX_CLIENTS, timeout);
 		if (n < 0) {
 			if (errno != EINTR) {
+				struct timespec pause = { .tv_nsec = EXPORT_PAUSE_MS * 1000000L };
 				char eb[64];
 
-				export_log(srv, "export: poll: %s", errname(errno, eb, sizeof(eb)));
-				poll(NULL, 0, EXPORT_PAUSE_MS);
+				export_log(srv, "export: epoll_wait: %s",
+					   errname(errno, eb, sizeof(eb)));
+				nanosleep(&pause, NULL);
 			}
 			continue;
 		}
-		if (srv->pfds[0].revents)
-			break;
+		for (int i = 0; i < n; i++) {
+			if (srv->evs[i].data.u64 == EV_STOP)
+				return NULL;
+		}
 
 		now = now_ms();
-		for (int i = 0; i < nclients; i++) {
-			struct export_client *c = &srv->clients[i];
-			int ret = 1;
+		for (int i = 0; i < n; i++) {
+			struct export_client *c;
+			int ret;
 
-			if (srv->pfds[2 + i].revents)
-				ret = client_serve(srv, c);
+			if (srv->evs[i].data.u64 == EV_LISTEN) {
+				listen_ready = 1;
+				continue;
+			}
+			c = client_of(srv, srv->evs[i].data.u64);
+			if (!c)
+				continue;
+			ret = client_serve(srv, c);
 			/* Readable but nothing to read, and hung up or in error: gone. */
-			if (ret == 1 && (srv->pfds[2 + i].revents & (POLLHUP | POLLERR | POLLNVAL)))
-				ret = -1;
-			if (ret == 1 && now - c->last_ms >= EXPORT_IDLE_MS)
+			if (ret == 1 && (srv->evs[i].events & (EPOLLHUP | EPOLLERR)))
 				ret = -1;
 			if (ret < 0)
-				client_drop(c);
+				client_drop(srv, c);
+		}
+		for (int i = 0; i < srv->nclients; i++) {
+			struct export_client *c = &srv->clients[i];
+
+			if (c->fd >= 0 && now - c->last_ms >= EXPORT_IDLE_MS)
+				client_drop(srv, c);
 		}
 		clients_compact(srv);
 
-		if (srv->pfds[1].revents & POLLIN)
+		if (listen_ready)
 			accept_clients(srv, now);
 	}
 	return NULL;
@@ -700,6 +768,7 @@ int export_start(struct export_server **out, const char *path, dev_t mount_dev,
 		return -ENOMEM;
 	srv->lfd = -1;
 	srv->stopfd = -1;
+	srv->epfd = -1;
 	srv->mount_dev = mount_dev;
 	srv->ops = *ops;
 	srv->ctx = ctx;
@@ -741,6 +810,16 @@ int export_start(struct export_server **out, const char *path, dev_t mount_dev,
 		ret = -errno;
 		goto err_unlink;
 	}
+	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv->epfd < 0) {
+		ret = -errno;
+		goto err_unlink;
+	}
+	ret = ep_add(srv, srv->stopfd, EV_STOP);
+	if (!ret)
+		ret = ep_add(srv, srv->lfd, EV_LISTEN);
+	if (ret < 0)
+		goto err_unlink;
 
 	/* Signals belong to the daemon's main thread: both threads block them all. */
 	sigfillset(&all);
@@ -764,6 +843,8 @@ int export_start(struct export_server **out, const char *path, dev_t mount_dev,
 err_unlink:
 	unlink(path);
 err_free:
+	if (srv->epfd >= 0)
+		close(srv->epfd);
 	if (srv->stopfd >= 0)
 		close(srv->stopfd);
 	if (srv->lfd >= 0)
@@ -797,6 +878,7 @@ void export_stop(struct export_server *srv)
 
 	for (int i = 0; i < srv->nclients; i++)
 		close(srv->clients[i].fd);
+	close(srv->epfd);
 	close(srv->lfd);
 	close(srv->stopfd);
 	if (lstat(srv->path, &st) == 0 && st.st_dev == srv->sock_dev && st.st_ino == srv->sock_ino)
