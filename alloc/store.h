@@ -152,7 +152,8 @@ int umm_rename(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
  * How a daemon-served read moves its bytes, called with the store
  * locked and the buffer synced for CPU access: @n bytes at offset @off of the
  * buffer, which is either the fd @fd (then @mem is NULL) or the memory @mem
- * (then @fd is -1). Returns the bytes moved or -errno.
+ * (then @fd is -1; the heap's mapping: for a dma-buf, VM_PFNMAP, which the CPU
+ * may copy from but the kernel cannot pin). Returns the bytes moved or -errno.
  */
 typedef ssize_t (*umm_move_fn)(void *arg, int fd, void *mem, off_t off, size_t n);
 ssize_t umm_read_to(struct umm_store *s, uint64_t ino, uint64_t fh, size_t size, off_t off,

@@ -332,11 +332,13 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 /*
- * The reply of a read. Memory is sent as it is. A large read of an fd (a
- * memfd) is sent from a mapping made for it, so the kernel copies the pages
- * once, straight into the reader's (umm-bench -o read-1M: ~15% more than
- * through a buffer; libfuse's splice would need pipes larger than
- * pipe-max-size without CAP_SYS_RESOURCE). A small one is read into a buffer.
+ * The reply of a read. A large read of an fd (a memfd) is sent from a
+ * mapping made for it, so the kernel copies the pages once, straight into
+ * the reader's (umm-bench -o read-1M: ~15% more than through a buffer;
+ * libfuse's splice would need pipes larger than pipe-max-size without
+ * CAP_SYS_RESOURCE). Anything else goes through a buffer: a small read, and
+ * @mem, the heap's own mapping, which for a dma-buf the kernel cannot pin
+ * to copy from (VM_PFNMAP: the reply would fail, the reader get EIO).
  */
 #define READ_MAP_MIN (128 * 1024)
 
@@ -346,27 +348,31 @@ static ssize_t read_move(void *arg, int fd, void *mem, off_t off, size_t n)
 	size_t maplen = n + (size_t)(off - mapoff);
 	void *map = MAP_FAILED, *buf = NULL;
 	fuse_req_t *req = arg;
+	const void *from;
 	ssize_t r = (ssize_t)n;
 
-	if (!mem && n >= READ_MAP_MIN) {
+	if (!mem && n >= READ_MAP_MIN)
 		map = mmap(NULL, maplen, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, mapoff);
-		if (map != MAP_FAILED)
-			mem = (char *)map + (off - mapoff);
-	}
-	if (!mem) {
+	if (map != MAP_FAILED) {
+		from = (char *)map + (off - mapoff);
+	} else {
 		buf = malloc(n);
 		if (!buf)
 			return -ENOMEM;
-		r = pread(fd, buf, n, off);
-		if (r < 0) {
-			r = -errno;
-			free(buf);
-			return r;
+		if (mem) {
+			memcpy(buf, mem, n);
+		} else {
+			r = pread(fd, buf, n, off);
+			if (r < 0) {
+				r = -errno;
+				free(buf);
+				return r;
+			}
 		}
-		mem = buf;
+		from = buf;
 	}
 	/* a failed reply (the reader was interrupted) still answers the request */
-	fuse_reply_buf(*req, mem, (size_t)r);
+	fuse_reply_buf(*req, from, (size_t)r);
 	*req = NULL;
 	if (map != MAP_FAILED)
 		munmap(map, maplen);
