@@ -527,6 +527,22 @@ static ssize_t mem_move(struct heap *h, struct heap_buf *m, size_t n, off_t off,
 	return r;
 }
 
+/**
+ * umm_copy_out() - copy what a umm_move_fn was given (@n bytes of the fd @fd
+ * at @off, or of @mem) into @buf: bytes copied, or -errno
+ */
+ssize_t umm_copy_out(void *buf, int fd, const void *mem, off_t off, size_t n)
+{
+	ssize_t r;
+
+	if (mem) {
+		memcpy(buf, mem, n);
+		return (ssize_t)n;
+	}
+	r = pread(fd, buf, n, off);
+	return r < 0 ? -errno : r;
+}
+
 /* a daemon buffer on one side of a mem_move() */
 struct plain_io {
 	void *buf;
@@ -538,14 +554,13 @@ static ssize_t plain_move(void *arg, int fd, void *mem, off_t off, size_t n)
 	struct plain_io *io = arg;
 	ssize_t r;
 
+	if (!io->to_mem)
+		return umm_copy_out(io->buf, fd, mem, off, n);
 	if (mem) {
-		if (io->to_mem)
-			memcpy(mem, io->buf, n);
-		else
-			memcpy(io->buf, mem, n);
+		memcpy(mem, io->buf, n);
 		return (ssize_t)n;
 	}
-	r = io->to_mem ? pwrite(fd, io->buf, n, off) : pread(fd, io->buf, n, off);
+	r = pwrite(fd, io->buf, n, off);
 	return r < 0 ? -errno : r;
 }
 

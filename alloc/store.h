@@ -158,6 +158,7 @@ int umm_rename(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
 typedef ssize_t (*umm_move_fn)(void *arg, int fd, void *mem, off_t off, size_t n);
 ssize_t umm_read_to(struct umm_store *s, uint64_t ino, uint64_t fh, size_t size, off_t off,
 		    umm_move_fn move, void *arg);
+ssize_t umm_copy_out(void *buf, int fd, const void *mem, off_t off, size_t n);
 ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size_t size, off_t off);
 ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh,
 		  const char *buf, size_t size, off_t off);

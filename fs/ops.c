@@ -332,66 +332,56 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 /*
- * The reply of a read. A large read of an fd (a memfd) is sent from a
- * mapping made for it, so the kernel copies the pages once, straight into
- * the reader's (umm-bench -o read-1M: ~15% more than through a buffer;
- * libfuse's splice would need pipes larger than pipe-max-size without
- * CAP_SYS_RESOURCE). Anything else goes through a buffer: a small read, and
- * @mem, the heap's own mapping, which for a dma-buf the kernel cannot pin
- * to copy from (VM_PFNMAP: the reply would fail, the reader get EIO).
+ * A read. A large one of an fd (a memfd) is answered from a mapping made for
+ * it, so the kernel copies the pages once, straight into the reader's
+ * (umm-bench -o read-1M: ~15% more than through a buffer; libfuse's splice
+ * would need pipes larger than pipe-max-size without CAP_SYS_RESOURCE); it
+ * is answered under the store's lock, so the buffer cannot shrink under that
+ * copy. Anything else is copied into a buffer and answered after: a small
+ * read, and @mem, the heap's own mapping, which for a dma-buf the kernel
+ * cannot pin to copy from (VM_PFNMAP: the reader would get EIO).
  */
 #define READ_MAP_MIN (128 * 1024)
 
+struct read_reply {
+	fuse_req_t req; /* NULL once answered */
+	char *buf;
+};
+
 static ssize_t read_move(void *arg, int fd, void *mem, off_t off, size_t n)
 {
-	off_t mapoff = off & ~(off_t)(getpagesize() - 1);
-	size_t maplen = n + (size_t)(off - mapoff);
-	void *map = MAP_FAILED, *buf = NULL;
-	fuse_req_t *req = arg;
-	const void *from;
-	ssize_t r = (ssize_t)n;
+	struct read_reply *rr = arg;
 
-	if (!mem && n >= READ_MAP_MIN)
-		map = mmap(NULL, maplen, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, mapoff);
-	if (map != MAP_FAILED) {
-		from = (char *)map + (off - mapoff);
-	} else {
-		buf = malloc(n);
-		if (!buf)
-			return -ENOMEM;
-		if (mem) {
-			memcpy(buf, mem, n);
-		} else {
-			r = pread(fd, buf, n, off);
-			if (r < 0) {
-				r = -errno;
-				free(buf);
-				return r;
-			}
+	if (!mem && n >= READ_MAP_MIN) {
+		off_t mapoff = off & ~(off_t)(getpagesize() - 1);
+		size_t maplen = n + (size_t)(off - mapoff);
+		void *map = mmap(NULL, maplen, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, mapoff);
+
+		if (map != MAP_FAILED) {
+			/* a failed reply (the reader was interrupted) still answers */
+			fuse_reply_buf(rr->req, (char *)map + (off - mapoff), n);
+			rr->req = NULL;
+			munmap(map, maplen);
+			return (ssize_t)n;
 		}
-		from = buf;
 	}
-	/* a failed reply (the reader was interrupted) still answers the request */
-	fuse_reply_buf(*req, from, (size_t)r);
-	*req = NULL;
-	if (map != MAP_FAILED)
-		munmap(map, maplen);
-	free(buf);
-	return r;
+	rr->buf = malloc(n);
+	return rr->buf ? umm_copy_out(rr->buf, fd, mem, off, n) : -ENOMEM;
 }
 
 static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	fuse_req_t pending = req;
-	ssize_t ret = umm_read_to(fs_of(req)->store, ino, fi->fh, size, off, read_move, &pending);
+	struct read_reply rr = { .req = req };
+	ssize_t ret = umm_read_to(fs_of(req)->store, ino, fi->fh, size, off, read_move, &rr);
 
-	if (!pending)
+	if (!rr.req)
 		return;
 	if (ret < 0)
 		fuse_reply_err(req, (int)-ret);
 	else
-		fuse_reply_buf(req, NULL, 0);
+		fuse_reply_buf(req, rr.buf, (size_t)ret);
+	free(rr.buf);
 }
 
 static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
