@@ -101,6 +101,23 @@ static inline const char *umm_mnt(void)
 	return env_or_die("UMM_MNT");
 }
 
+/*
+ * PFN of the page at @addr, from an fd of /proc/self/pagemap: > 0, 0 if
+ * hidden (no CAP_SYS_ADMIN), -1 if not present, -2 on error.
+ */
+static inline long long pfn_of(int pagemap, const void *addr)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t e;
+	off_t off = (off_t)((uintptr_t)addr / (uintptr_t)page) * 8;
+
+	if (pread(pagemap, &e, sizeof(e), off) != sizeof(e))
+		return -2;
+	if (!(e >> 63 & 1))
+		return -1;
+	return (long long)(e & ((1ULL << 55) - 1));
+}
+
 static inline int mode_is_passthrough(void)
 {
 	const char *m = getenv("UMM_MODE");

@@ -335,19 +335,6 @@ static int test_fd_passed_with_scm_rights_shares_the_buffer(void)
 	return PASS;
 }
 
-/* PFN of the page at @addr from /proc/self/pagemap: >0, 0 if hidden, -1 if absent. */
-static long long pfn_of(int pagemap, const void *addr)
-{
-	uint64_t e;
-	off_t off = (off_t)((uintptr_t)addr / PAGE) * 8;
-
-	if (pread(pagemap, &e, sizeof(e), off) != sizeof(e))
-		return -2;
-	if (!(e >> 63 & 1))
-		return -1;
-	return (long long)(e & ((1ULL << 55) - 1));
-}
-
 static int test_passthrough_mapping_is_the_memfd_pages(void)
 {
 	const size_t npages = 32, len = npages * PAGE;

@@ -190,19 +190,6 @@ static int dmabuf_sync(int fd, unsigned long long flags)
 	return r;
 }
 
-/* PFN of the page at @addr: > 0, 0 if hidden, -1 if not present, -2 on error. */
-static long long pfn_of(int pagemap, const void *addr)
-{
-	uint64_t e;
-	off_t off = (off_t)((uintptr_t)addr / PAGE) * 8;
-
-	if (pread(pagemap, &e, sizeof(e), off) != sizeof(e))
-		return -2;
-	if (!(e >> 63 & 1))
-		return -1;
-	return (long long)(e & ((1ULL << 55) - 1));
-}
-
 /* Is the mapping at @addr a VM_PFNMAP one ("pf" in its VmFlags in /proc/self/smaps)? */
 static int is_pfnmap(const void *addr)
 {
