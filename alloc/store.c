@@ -463,11 +463,27 @@ static void kill_suid(struct umm_node *n, const struct umm_ctx *ctx, bool always
 
 /* ---- buffer life cycle ---- */
 
+/*
+ * Drop @n's passthrough backing id (and one left from a move to its heap):
+ * opens made with it keep their backing file. Without a request (@ctx NULL,
+ * the export thread) the id is only set aside, for the next request to drop.
+ */
 static void backing_drop(struct umm_node *n, const struct umm_ctx *ctx)
 {
-	if (n->buf.backing_id > 0 && ctx && ctx->backing_close)
-		ctx->backing_close(ctx->req, n->buf.backing_id);
-	n->buf.backing_id = 0;
+	struct umm_buffer *b = &n->buf;
+
+	if (!ctx || !ctx->backing_close) {
+		if (b->backing_id > 0 && !b->stale_backing_id)
+			b->stale_backing_id = b->backing_id;
+		b->backing_id = 0;
+		return;
+	}
+	if (b->backing_id > 0)
+		ctx->backing_close(ctx->req, b->backing_id);
+	if (b->stale_backing_id > 0)
+		ctx->backing_close(ctx->req, b->stale_backing_id);
+	b->backing_id = 0;
+	b->stale_backing_id = 0;
 }
 
 static void node_free(struct umm_store *s, struct umm_node *n, const struct umm_ctx *ctx)
@@ -478,6 +494,13 @@ static void node_free(struct umm_store *s, struct umm_node *n, const struct umm_
 		umm_constraints_fini(&n->dir.own);
 		s->ndirs--;
 	} else {
+		/* handles the kernel never released: a daemon leaving a lazy unmount */
+		while (n->buf.handles) {
+			struct umm_handle *h = n->buf.handles;
+
+			n->buf.handles = h->next;
+			free(h);
+		}
 		backing_drop(n, ctx);
 		heap_free(n->buf.staged ? heap_staging() : n->buf.heap, &n->buf.mem);
 		umm_constraints_fini(&n->buf.eff);
@@ -778,6 +801,31 @@ static bool exact_heap_allowed(struct umm_store *s, const struct umm_constraints
 	return false;
 }
 
+/* How long an open or resize waits for a release the kernel has yet to send. */
+#define RELEASE_WAIT_NS 1000000000L
+
+/*
+ * Wait until @n has at most @max_open handles and @max_writers daemon-served
+ * writers, or a second has passed. The kernel sends RELEASE asynchronously:
+ * right after a writer's close(), the next open may still see it.
+ * Called with the lock held; returns with it held.
+ */
+static void wait_released(struct umm_store *s, struct umm_node *n, unsigned max_open,
+			  unsigned max_writers)
+{
+	struct timespec dl;
+
+	if (n->nopen <= max_open && n->buf.nwriters <= max_writers)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_nsec += RELEASE_WAIT_NS % 1000000000L;
+	dl.tv_sec += RELEASE_WAIT_NS / 1000000000L + dl.tv_nsec / 1000000000L;
+	dl.tv_nsec %= 1000000000L;
+	while (n->nopen > max_open || n->buf.nwriters > max_writers)
+		if (pthread_cond_timedwait(&s->released, &s->lock, &dl) == ETIMEDOUT)
+			break;
+}
+
 /*
  * Fix the size of a staged buffer: the first heap its constraints allow adopts
  * the staging memfd (no devices to check), or the first heap that can gets a
@@ -831,6 +879,17 @@ static int realize(struct umm_store *s, struct umm_node *n)
 			break; /* only the first choice adopts: the others copy */
 		}
 	}
+	/*
+	 * A copy leaves every open's backing file on the old memfd: only the
+	 * fd being traded (or none) may hold the buffer.
+	 */
+	wait_released(s, n, 1, UINT_MAX);
+	if (n->nopen > 1) {
+		if (s->cfg.log)
+			s->cfg.log("%s cannot move to its heap while %u fds hold it open",
+				   n->name ? n->name : "(unlinked)", n->nopen);
+		return -EBUSY;
+	}
 	ret = charge(s, n, old_charge + charge_of(size));
 	if (ret)
 		return ret;
@@ -842,37 +901,13 @@ static int realize(struct umm_store *s, struct umm_node *n)
 		charge(s, n, old_charge);
 		return ret;
 	}
+	backing_drop(n, NULL);
 	heap_free(heap_staging(), &b->mem);
 	b->mem = mem;
 	b->staged = false;
 	b->len = mem.size != filled ? filled : 0;
 	charge(s, n, charge_of(mem.size));
 	return 0;
-}
-
-/* How long an open or resize waits for a release the kernel has yet to send. */
-#define RELEASE_WAIT_NS 1000000000L
-
-/*
- * Wait until @n has at most @max_open handles and @max_writers daemon-served
- * writers, or a second has passed. The kernel sends RELEASE asynchronously:
- * right after a writer's close(), the next open may still see it.
- * Called with the lock held; returns with it held.
- */
-static void wait_released(struct umm_store *s, struct umm_node *n, unsigned max_open,
-			  unsigned max_writers)
-{
-	struct timespec dl;
-
-	if (n->nopen <= max_open && n->buf.nwriters <= max_writers)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_nsec += RELEASE_WAIT_NS % 1000000000L;
-	dl.tv_sec += RELEASE_WAIT_NS / 1000000000L + dl.tv_nsec / 1000000000L;
-	dl.tv_nsec %= 1000000000L;
-	while (n->nopen > max_open || n->buf.nwriters > max_writers)
-		if (pthread_cond_timedwait(&s->released, &s->lock, &dl) == ETIMEDOUT)
-			break;
 }
 
 /* Why a buffer changes size: a size someone chose, a write past the end, O_TRUNC. */
@@ -909,7 +944,7 @@ static int resize(struct umm_store *s, struct umm_node *n, uint64_t size, struct
 		/* a size no allowed heap can hold is refused now, not when sealed */
 		if (size > b->mem.size) {
 			ret = umm_choose_heap(s->cfg.heaps, s->cfg.nheaps, &b->eff, size, whyno,
-					      sizeof(why));
+					      sizeof(whyno));
 			if (ret < 0) {
 				if (s->cfg.log)
 					s->cfg.log("resize of %s to %llu refused: %s",
@@ -932,8 +967,13 @@ static int resize(struct umm_store *s, struct umm_node *n, uint64_t size, struct
 			charge(s, n, c);
 		return 0;
 	}
-	if (why == RESIZE_WRITE && b->declared)
+	if (why == RESIZE_WRITE && b->declared) {
+		if (s->cfg.log)
+			s->cfg.log("write past the end of %s refused: its size %llu is fixed%s",
+				   n->name ? n->name : "(unlinked)", (unsigned long long)buf_len(b),
+				   b->exports ? " (exported)" : " (user.umm.size)");
 		return -EPERM;
+	}
 	if (!b->exports)
 		wait_released(s, n, issuer ? 1u : 0u, UINT_MAX);
 	if (b->exports || n->nopen > (issuer ? 1u : 0u) || (issuer && issuer->passthrough)) {
@@ -1341,39 +1381,60 @@ out:
 	return ret;
 }
 
-/* Choose how an open of buffer @n is served and make its handle. */
+/*
+ * Choose how an open of buffer @n is served and make its handle.
+ *
+ * With passthrough, every open of a buffer whose memory is a memfd (the
+ * memfd and udmabuf heaps, and every buffer not yet exported) gets the
+ * memfd as its backing file: its mmap maps the buffer's own pages, from the
+ * creating fd on, in any order of opens. A reader's read(2) goes to the
+ * memfd too; while the buffer can still change size, a writer's read(2) and
+ * write(2) come to the daemon (FOPEN_DIRECT_IO, which the kernel lets
+ * override passthrough for I/O but not for mmap): so every change of size
+ * passes the budgets here, and a mapping, which cannot grow a file, stays
+ * zero copy. Once sealed (a size the directory fixed, or exported) the
+ * memfd's seals refuse growth in the kernel, and writers pass through too.
+ * Without passthrough the kernel caches the pages of a memfd-backed buffer
+ * (read, write through to the daemon, and shared mmap from that cache). A
+ * buffer whose memory has no memfd (a dma-buf heap's, from creation in a
+ * sized directory or after its export) is served with direct I/O in both
+ * modes, so read(2) sees what devices wrote; it is mapped through the
+ * exported fd.
+ */
 static int open_buffer(struct umm_store *s, const struct umm_ctx *ctx, struct umm_node *n,
 		       int flags, struct umm_open_out *oo)
 {
 	struct umm_buffer *b = &n->buf;
 	int acc = flags & O_ACCMODE;
+	bool pt_mode = s->cfg.passthrough && ctx->backing_open;
 	struct umm_handle *h;
 	bool pt = false;
 	int ret;
 
 	if ((flags & O_TRUNC) && acc != O_RDONLY)
 		kill_suid(n, ctx, false);
-	if ((flags & O_TRUNC) && acc != O_RDONLY && buf_len(b)) {
-		ret = resize(s, n, 0, NULL, ctx, RESIZE_TRUNC);
-		if (ret)
-			return ret;
-	}
-	/*
-	 * A reader takes a filled buffer as finished, and so does a read-write
-	 * open of one whose size was chosen (truncate, fallocate); a read-write
-	 * open of one filled by writes alone may go on writing past its end
-	 * (dd seek=), so it stays filling.
-	 */
-	if (b->staged && b->mem.size && (acc == O_RDONLY || (acc == O_RDWR && b->declared))) {
-		wait_released(s, n, UINT_MAX, 0);
-		if (!b->nwriters) {
-			ret = realize(s, n);
+	if ((flags & O_TRUNC) && acc != O_RDONLY) {
+		if (buf_len(b)) {
+			ret = resize(s, n, 0, NULL, ctx, RESIZE_TRUNC);
 			if (ret)
 				return ret;
 		}
+		/* as on tmpfs, also when it was empty already */
+		now(&n->mtime);
+		n->ctime = n->mtime;
 	}
-	if (!b->staged && !b->len && s->cfg.passthrough && ctx->backing_open && !b->mem.map &&
-	    (acc != O_WRONLY || b->npt)) {
+	memset(oo, 0, sizeof(*oo));
+	if (b->stale_backing_id && ctx->backing_close) {
+		ctx->backing_close(ctx->req, b->stale_backing_id);
+		b->stale_backing_id = 0;
+	}
+	/*
+	 * A write-only open cannot map: it stays the daemon's unless another
+	 * open is passed through (the kernel then takes no other kind), so
+	 * truncate(1) can still resize a sized directory's buffer it alone
+	 * holds.
+	 */
+	if (pt_mode && !b->mem.map && b->mem.fd >= 0 && (acc != O_WRONLY || b->npt)) {
 		if (!b->backing_id) {
 			int id = ctx->backing_open(ctx->req, b->mem.fd);
 
@@ -1390,16 +1451,27 @@ static int open_buffer(struct umm_store *s, const struct umm_ctx *ctx, struct um
 	h->node = n;
 	h->accmode = acc;
 	h->passthrough = pt;
-	/* passthrough writes never reach the daemon: a writer clears them at open */
-	if (pt && acc != O_RDONLY)
-		kill_suid(n, ctx, false);
+	h->next = b->handles;
+	if (h->next)
+		h->next->prev = h;
+	b->handles = h;
 	n->nopen++;
 	if (pt)
 		b->npt++;
-	else if (acc != O_RDONLY)
+	if (acc != O_RDONLY)
 		b->nwriters++;
 	oo->fh = (uint64_t)(uintptr_t)h;
 	oo->backing_id = pt ? b->backing_id : 0;
+	/*
+	 * A sealed memfd cannot change size: the kernel holds its budget, so
+	 * a writer's I/O passes through too. A file shorter than its memory
+	 * (b->len) is read up to its length only: by the daemon.
+	 */
+	oo->direct_io = pt ? (acc != O_RDONLY && !b->mem.sealed) || b->len :
+			     pt_mode || b->mem.map || b->mem.fd < 0;
+	/* writes that never reach the daemon: the writer clears them at open */
+	if (pt && acc != O_RDONLY && !oo->direct_io)
+		kill_suid(n, ctx, false);
 	return 0;
 }
 
@@ -1560,9 +1632,15 @@ void umm_release(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, u
 	if (h) {
 		if (h->passthrough)
 			n->buf.npt--;
-		else if (h->accmode != O_RDONLY)
+		if (h->accmode != O_RDONLY)
 			n->buf.nwriters--;
 		n->nopen--;
+		if (h->prev)
+			h->prev->next = h->next;
+		else
+			n->buf.handles = h->next;
+		if (h->next)
+			h->next->prev = h->prev;
 		free(h);
 		pthread_cond_broadcast(&s->released);
 		maybe_free(s, n, ctx);
@@ -2568,14 +2646,6 @@ int umm_export(struct umm_store *s, uint64_t ino, int accmode, uint32_t *kind, u
 		goto out;
 	}
 	if (n->buf.staged) {
-		/* the fd traded, when writable, is a writer itself: the sender's own */
-		unsigned own = accmode != O_RDONLY;
-
-		wait_released(s, n, UINT_MAX, own);
-		if (n->buf.nwriters > own) {
-			ret = -EBUSY;
-			goto out;
-		}
 		if (!n->buf.mem.size) {
 			ret = -EINVAL;
 			goto out;

@@ -79,12 +79,18 @@ struct umm_ctx {
 /**
  * struct umm_open_out - how an open must be answered
  * @fh:         handle to pass back to read/write/release
- * @backing_id: > 0: answer with this passthrough backing id; 0: the daemon
- *              serves the file with direct I/O
+ * @backing_id: > 0: answer with this passthrough backing id (mmap maps the
+ *              backing memfd); 0: no backing file
+ * @direct_io:  the daemon serves read(2) and write(2) of this open with direct
+ *              I/O (with a backing id: it overrides passthrough for I/O, not
+ *              for mmap; without one: no shared mmap); false without a
+ *              backing id: the kernel caches the pages (shared mmap of that
+ *              cache, writes through to the daemon)
  */
 struct umm_open_out {
 	uint64_t fh;
 	int backing_id;
+	bool direct_io;
 };
 
 enum {

@@ -19,12 +19,13 @@ struct umm_xattr {
 
 /**
  * struct umm_buffer - a buffer's memory and state
- * @heap:       the heap chosen at creation (the memory is there once sealed)
+ * @heap:       the heap chosen at creation (the memory is there once exported)
  * @mem:        the memory; while @staged, a plain growable memfd
  * @len:        the file's length where it is less than @mem.size (a heap of
  *              whole pages holding a buffer filled to another length), else 0;
  *              such a buffer is never passed through, so reads stop at @len
- * @staged:     FILLING: @mem is a staging memfd, not yet the heap's memory
+ * @staged:     @mem is a growable memfd, not yet the heap's memory: from
+ *              creation until the first export (or a size the directory fixed)
  * @want:       the request the directory's constraints made at creation
  * @eff:        the directory's effective constraints at creation: the heaps
  *              its memory may move to when its size is fixed, and the devices
@@ -34,9 +35,13 @@ struct umm_xattr {
  * @sync:       CPU/device domain
  * @exports:    fds handed out through the export socket
  * @memfd_exports: of which memfds (read-only trades of a udmabuf buffer)
- * @nwriters:   daemon-served handles open for writing
- * @npt:        passthrough handles open
+ * @nwriters:   handles open for writing (their writes all reach the daemon)
+ * @npt:        handles open with the passthrough backing id
  * @backing_id: the passthrough backing id registered for @mem, 0 for none
+ * @handles:    its open handles (freed with it, also at unmount)
+ * @stale_backing_id: one registered for memory the buffer moved away from
+ *              (at export, outside any FUSE request), for the next request
+ *              to drop
  * @declared:   its size was chosen (the directory's user.umm.size, truncate,
  *              fallocate) rather than reached by writes; a chosen size never
  *              grows by a write
@@ -56,6 +61,8 @@ struct umm_buffer {
 	unsigned nwriters;
 	unsigned npt;
 	int backing_id;
+	int stale_backing_id;
+	struct umm_handle *handles;
 	bool declared;
 };
 
@@ -104,6 +111,7 @@ struct umm_node {
  */
 struct umm_handle {
 	struct umm_node *node;
+	struct umm_handle *prev, *next; /* the buffer's handles */
 	int accmode;
 	bool passthrough;
 };

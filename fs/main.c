@@ -244,6 +244,14 @@ static int fs_export_fd(void *ctx, uint64_t ino, int accmode, uint32_t *kind, ui
 {
 	struct fs *fs = ctx;
 
+	/*
+	 * Without passthrough the kernel caches the pages of the mount's
+	 * opens: what they wrote through a mapping is written back first, so
+	 * the exported memory holds it; the cache is dropped, so their later
+	 * reads see what the export's holders write until it fills again.
+	 */
+	if (!fs->passthrough)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
 	return umm_export(fs->store, ino, accmode, kind, size);
 }
 

@@ -275,14 +275,20 @@ static void open_reply_fi(struct fuse_file_info *fi, const struct umm_open_out *
 	fi->fh = oo->fh;
 	fi->keep_cache = 0;
 	/*
-	 * Nothing to flush: writes are direct or passthrough. Without this,
+	 * Nothing to flush: writes are direct, or written through the page
+	 * cache as they happen (no writeback cache). Without this,
 	 * every close() of a buffer's fd waits for a FLUSH reply, and so would
 	 * the export thread closing a client's fd of this very mount: a forced
 	 * request, waited for uninterruptibly, that only we can answer.
 	 */
 	fi->noflush = 1;
-	/* FOPEN_KEEP_CACHE with a backing id makes the open fail: never both */
-	fi->direct_io = oo->backing_id ? 0 : 1;
+	/*
+	 * FOPEN_KEEP_CACHE with a backing id makes the open fail: never both.
+	 * Without a backing id and direct I/O the kernel caches the pages;
+	 * keep_cache 0 drops them at each open, so an open sees what the
+	 * buffer's other holders (exported fds, devices) wrote before it.
+	 */
+	fi->direct_io = oo->direct_io;
 #ifdef UMM_HAVE_PASSTHROUGH
 	fi->backing_id = oo->backing_id;
 #endif
@@ -525,8 +531,19 @@ static void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, con
 {
 	struct umm_ctx ctx;
 
+	struct fs *fs = fs_of(req); /* the reply frees @req */
+	int ret;
+
 	ctx_of(req, &ctx);
-	fuse_reply_err(req, -umm_setxattr(fs_of(req)->store, &ctx, ino, name, value, size, flags));
+	ret = umm_setxattr(fs->store, &ctx, ino, name, value, size, flags);
+	fuse_reply_err(req, -ret);
+	/*
+	 * Without passthrough the kernel caches the pages: a change of sync
+	 * domain is where a device's writes to the exported memory must become
+	 * visible to the mount's readers (and theirs, written back, to it).
+	 */
+	if (!ret && !fs->passthrough && !strcmp(name, "user.umm.sync"))
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
 }
 
 static void xattr_reply(fuse_req_t req, char *buf, size_t size, ssize_t ret)

@@ -781,16 +781,21 @@ static void touch_pages(void *map, size_t len)
  * @b: the benchmark.
  * @t: T_UMM or T_NOPT.
  *
- * With passthrough, the creating open of a buffer in a sized directory may
- * already be a passthrough open; if not, an O_RDWR open again is (see
- * LIFE CYCLE OF A BUFFER in umm(7)); without passthrough only umm_open()'s
- * fd maps. The first way that works is the one the scenarios time.
+ * With passthrough, the creating open of a buffer maps its memfd; without,
+ * it maps the kernel's page cache of the FUSE file (see OPENING, MAPPING AND
+ * EXPORTING in umm(7)), so there umm_open()'s fd, the memory itself, comes
+ * first. The first way that works is the one the scenarios time.
  *
  * Return: 0, or -errno when no way works (then @t is no umm to measure).
  */
 static int probe_map_way(struct bench *b, struct target *t)
 {
-	static const enum map_way ways[] = { MAP_OWN_FD, MAP_REOPEN, MAP_EXPORT };
+	static const enum map_way pt_ways[] = { MAP_OWN_FD, MAP_REOPEN, MAP_EXPORT };
+	/* without passthrough the FUSE fd maps the page cache: the export is zero copy */
+	static const enum map_way nopt_ways[] = { MAP_EXPORT, MAP_OWN_FD };
+	bool nopt = t == &b->t[T_NOPT];
+	const enum map_way *ways = nopt ? nopt_ways : pt_ways;
+	unsigned int nways = nopt ? 2 : 3;
 	char dir[64];
 	struct mbuf m;
 	unsigned int i;
@@ -799,7 +804,7 @@ static int probe_map_way(struct bench *b, struct target *t)
 	ret = sized_dir(t, PAGE, dir, sizeof(dir));
 	if (ret < 0)
 		return ret;
-	for (i = 0; i < sizeof(ways) / sizeof(ways[0]); i++) {
+	for (i = 0; i < nways; i++) {
 		t->way = ways[i];
 		ret = buf_make(b, t, dir, PAGE, &m);
 		buf_free(&m);
@@ -1802,9 +1807,11 @@ static int setup_umm(struct bench *b, struct target *t)
 	}
 	t->avail = true;
 	snprintf(t->note, sizeof(t->note), "umm-fs pid %d, %s", (int)t->fs_pid,
-		 t->way == MAP_OWN_FD ? "maps the creating fd (passthrough)" :
+		 t->way == MAP_OWN_FD ?
+			 (t == &b->t[T_NOPT] ? "maps the creating fd (page cache)" :
+					       "maps the creating fd (passthrough)") :
 		 t->way == MAP_REOPEN ? "maps an O_RDWR reopen (passthrough)" :
-					"maps umm_open()'s fd (no passthrough)");
+					"maps umm_open()'s fd (zero copy)");
 	return 0;
 }
 

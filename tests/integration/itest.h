@@ -9,7 +9,9 @@
  *
  * The environment comes from run-mounted.sh: UMM_MNT, UMM_MODE, UMM_FS_PID;
  * meson adds UMM_BUILD_PASSTHROUGH (1 when umm-fs was built with libfuse
- * >= 3.17, i.e. can do FUSE passthrough).
+ * >= 3.17, i.e. can do FUSE passthrough). Every deadline (the alarm, the
+ * bounded waits) is multiplied by itest_time_scale(): UMM_TIME_SCALE, or 10
+ * when UMM_FS_WRAPPER runs the daemon under valgrind.
  */
 #ifndef UMM_ITEST_H
 #define UMM_ITEST_H
@@ -33,6 +35,7 @@
 #define FAIL 1
 #define SKIP 77
 
+/* A check's time limit, before itest_time_scale(). */
 #define CHECK_TIMEOUT_S 60
 
 /* Print a failure with its place and return FAIL from the check. */
@@ -132,6 +135,26 @@ static inline int build_has_passthrough(void)
 	return !v || strcmp(v, "0") != 0;
 }
 
+/*
+ * itest_time_scale() - how many times longer than usual a test waits: the
+ * positive integer UMM_TIME_SCALE, else 10 when UMM_FS_WRAPPER runs the
+ * daemon under valgrind (it answers about ten times slower), else 1.
+ */
+static inline unsigned itest_time_scale(void)
+{
+	const char *v = getenv("UMM_TIME_SCALE"), *w = getenv("UMM_FS_WRAPPER");
+	char *end;
+	unsigned long n;
+
+	if (v && *v) {
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (!errno && !*end && n > 0 && n <= 1000)
+			return (unsigned)n;
+	}
+	return w && strstr(w, "valgrind") ? 10 : 1;
+}
+
 static inline pid_t umm_fs_pid(void)
 {
 	return (pid_t)atoi(env_or_die("UMM_FS_PID"));
@@ -152,7 +175,7 @@ static inline void itest_run(const char *name, int (*fn)(void))
 		return;
 	}
 	if (pid == 0) {
-		alarm(CHECK_TIMEOUT_S);
+		alarm(CHECK_TIMEOUT_S * itest_time_scale());
 		rc = fn();
 		fflush(stdout);
 		fflush(stderr);
@@ -271,8 +294,9 @@ static inline long check_pattern(const void *buf, size_t len, unsigned seed)
 
 /*
  * make_buffer() - create (or replace) buffer @path with @len bytes of pattern
- * @seed and mode @mode, written through the daemon, then read once so that it
- * becomes sized. Return 0 or -1 (errno set).
+ * @seed and mode @mode, written with write(2), closed, then read back once by
+ * a read-only open (which fixes nothing: the buffer can still change size
+ * until its first export). Return 0 or -1 (errno set).
  */
 static inline int make_buffer(const char *path, size_t len, unsigned seed, mode_t mode)
 {
@@ -292,7 +316,6 @@ static inline int make_buffer(const char *path, size_t len, unsigned seed, mode_
 	}
 	if (close(fd))
 		goto out;
-	/* A read-only open with no writer seals it (sized). */
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		goto out;
@@ -383,12 +406,13 @@ static inline long long mount_used(void)
 	return (long long)(sv.f_blocks - sv.f_bfree) * (long long)sv.f_frsize;
 }
 
-/* Wait (up to 3 s) until mount_used() == @want; return the last value seen. */
+/* Wait (up to 3 s, scaled) until mount_used() == @want; return the last value seen. */
 static inline long long wait_mount_used(long long want)
 {
+	unsigned n = 60 * itest_time_scale();
 	long long v = -1;
 
-	for (int i = 0; i < 60; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		v = mount_used();
 		if (v == want)
 			break;
@@ -397,12 +421,13 @@ static inline long long wait_mount_used(long long want)
 	return v;
 }
 
-/* Wait (up to 3 s) until used_bytes(@path) == @want; return the last value seen. */
+/* Wait (up to 3 s, scaled) until used_bytes(@path) == @want; return the last value seen. */
 static inline long long wait_used_bytes(const char *path, long long want)
 {
+	unsigned n = 60 * itest_time_scale();
 	long long v = -1;
 
-	for (int i = 0; i < 60; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		v = used_bytes(path);
 		if (v == want)
 			break;

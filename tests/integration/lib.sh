@@ -229,11 +229,29 @@ mount_tmpfs() {
 	on_exit "umount -l '$1' 2>/dev/null"
 }
 
-# Wait (up to $1 tenths of a second) until "eval $2" succeeds.
+# How many times longer than usual a test waits: UMM_TIME_SCALE (a positive
+# integer), else 10 when UMM_FS_WRAPPER runs the daemon under valgrind (it
+# answers about ten times slower), else 1.
+time_scale() {
+	case ${UMM_TIME_SCALE:-} in
+	'' | *[!0-9]* | 0) ;;
+	*)
+		echo "$UMM_TIME_SCALE"
+		return
+		;;
+	esac
+	case ${UMM_FS_WRAPPER:-} in
+	*valgrind*) echo 10 ;;
+	*) echo 1 ;;
+	esac
+}
+
+# Wait (up to $1 tenths of a second, times time_scale) until "eval $2" succeeds.
 wait_until() {
-	local n=0
+	local n=0 max
+	max=$(($1 * $(time_scale)))
 	while ! eval "$2"; do
-		[ $n -ge "$1" ] && return 1
+		[ $n -ge "$max" ] && return 1
 		sleep 0.1
 		n=$((n + 1))
 	done

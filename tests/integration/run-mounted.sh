@@ -11,6 +11,7 @@
 #     UMM_MNT=TMP/mnt UMM_MODE=MODE UMM_FS_PID=<daemon pid>
 #     UMM_TMP=TMP (a scratch dir of the test's own, outside the mount)
 #     UMM_FS_BINARY=<the daemon binary> UMM_SOCK=TMP/sock
+#     UMM_FS_LOG=TMP/umm-fs.log (the daemon's stderr: a line per refusal)
 # in the environment, and passes the test's exit status through (77 = skip).
 #
 # UMM_FS_WRAPPER runs the daemon under a tool such as valgrind (see below).
@@ -268,7 +269,7 @@ fi
 (
 	cd "$tmp/scratch" &&
 		UMM_MNT=$mnt UMM_MODE=$mode UMM_FS_PID=$fs_pid UMM_TMP=$tmp/scratch \
-			UMM_FS_BINARY=$fs_bin UMM_SOCK=$sock exec "${cmd[@]}"
+			UMM_FS_BINARY=$fs_bin UMM_SOCK=$sock UMM_FS_LOG=$log exec "${cmd[@]}"
 ) &
 test_pid=$!
 # wait (not a foreground child) so that INT/TERM are handled at once.

@@ -1,9 +1,11 @@
 #!/bin/bash
 # test_huge.sh - the memfd heap's huge-page path (SPEC 3; umm.7 HEAPS): with
 # 2 MiB huge pages reserved, contiguity up to 2M and 2M alignment are met by
-# MFD_HUGETLB memfds, rounded up to whole huge pages and charged so; the
-# pages return when the buffers go. (Without reserved huge pages, the other
-# tests check that such requests fail cleanly.)
+# MFD_HUGETLB memfds, rounded up to whole huge pages and charged so: a sized
+# directory's buffer at create, a growable buffer at its first export (a
+# copy, refused with EBUSY while another fd holds it open); the pages return
+# when the buffers go. (Without reserved huge pages, the other tests check
+# that such requests fail cleanly.)
 # umm-hugepages: 4
 # Checks are called through check(), which shellcheck cannot follow.
 # shellcheck disable=SC2317
@@ -53,21 +55,50 @@ test_contiguous_buffer_is_one_huge_page() {
 		fail "huge pages not returned: $(huge_free) free, $free before"
 }
 
-test_2m_alignment_copies_a_filled_buffer_into_huge_pages() {
-	local d
+test_2m_alignment_copies_a_filled_buffer_into_huge_pages_at_export() {
+	local d free pid
+	need_cli
 	d=$(newdir align)
 	xset "$d" user.umm.align 2M
 	make_data "$S/5000" 5000
+	free=$(huge_free)
 	cp "$S/5000" "$d/x"
-	# Filled in a plain memfd; the first reader seals it into a huge page.
-	cmp "$S/5000" "$d/x" || fail 'content after sealing'
+	# Filled in a plain memfd; reading it moves nothing.
+	cmp "$S/5000" "$d/x" || fail 'content before the export'
+	expect_eq 0 "$(xget "$d/x" user.umm.contiguous)" 'contiguous before the export'
+	expect_eq 8192 "$(used_bytes "$d")" 'charged its pages before the export'
+	expect_eq "$free" "$(huge_free)" 'huge pages free before the export'
+	# The copy into a huge page needs the buffer unheld but for the fd traded.
+	hold "$d/x" '<'
+	pid=$held_pid
+	expect_errno EBUSY "$UMM_CLI" export "$d/x" r
+	expect_eq 0 "$(xget "$d/x" user.umm.contiguous)" 'contiguous after a refused export'
+	expect_eq "$free" "$(huge_free)" 'huge pages free after a refused export'
+	# Refused, it is still growable.
+	head -c 1000 /dev/zero >>"$d/x"
+	truncate -s 5000 "$d/x"
+	unhold "$pid"
+	# The first export copies it into a huge page (the holder's release is
+	# asynchronous: the daemon waits for it); the exported fd is that huge
+	# page's memfd, whole.
+	expect_eq "$((2 * MiB)) r" "$("$UMM_CLI" export "$d/x" r)" 'export of the 2M-aligned buffer'
+	cmp "$S/5000" "$d/x" || fail 'content after the export'
 	# It keeps its length; the memory (and the charge) is a whole huge page.
-	expect_eq 5000 "$(stat -c %s "$d/x")" 'size after sealing'
+	expect_eq 5000 "$(stat -c %s "$d/x")" 'size after the export'
 	expect_eq 1 "$(xget "$d/x" user.umm.contiguous)" 'one huge page is contiguous'
 	expect_eq $((2 * MiB)) "$(used_bytes "$d")" 'charged the huge page'
+	expect_eq $((free - 1)) "$(huge_free)" 'huge pages free after the export'
+	# From the export on, its size is fixed.
+	expect_errno EPERM sh -c "head -c 1 /dev/zero >>'$d/x'"
+	expect_errno EBUSY truncate -s 8192 "$d/x"
+	expect_eq 5000 "$(stat -c %s "$d/x")" 'size after refused resizes'
+	rm -f "$d/x"
+	echo 2 >/proc/sys/vm/drop_caches 2>/dev/null || true
+	wait_until 50 "[ \"\$(huge_free)\" = $free ]" ||
+		fail "huge pages not returned: $(huge_free) free, $free before"
 }
 
 check test_root_lists_memfd_with_contiguity_up_to_2m
 check test_contiguous_buffer_is_one_huge_page
-check test_2m_alignment_copies_a_filled_buffer_into_huge_pages
+check test_2m_alignment_copies_a_filled_buffer_into_huge_pages_at_export
 finish

@@ -10,13 +10,16 @@
  *   umm_cli export PATH [r|w|rw]     umm_open(3); prints "size accmode"
  *   umm_cli pwrite PATH OFFSET       write stdin at OFFSET through an O_WRONLY
  *                                    open (O_CREAT, no O_TRUNC), as a filler would
+ *   umm_cli truncate PATH SIZE       truncate(2) by path: no fd of the caller open
  *   umm_cli setxattr PATH NAME VALUE [create|replace]
  *                                    setxattr(2) with XATTR_CREATE/XATTR_REPLACE
  *   umm_cli map PATH [auto|export] [close]
  *                                    open PATH O_RDWR and mmap it MAP_SHARED:
  *                                    auto (the default) maps the FUSE fd, and
  *                                    umm_open(3)'s fd where that gives ENODEV
- *                                    (no passthrough); export always maps
+ *                                    (with passthrough, a buffer moved to a
+ *                                    dma-buf heap or to huge pages at its
+ *                                    export); export always maps
  *                                    umm_open(3)'s fd. With close, the fd is
  *                                    closed once mapped, so only the mapping
  *                                    holds the buffer. Prints "ready fuse FD"
@@ -200,6 +203,24 @@ static int cmd_pwrite(int argc, char **argv)
 	return 0;
 }
 
+/* truncate(2) by path, unlike truncate(1), which opens the file and calls ftruncate(2). */
+static int cmd_truncate(int argc, char **argv)
+{
+	long long size;
+	char *end;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: umm_cli truncate PATH SIZE\n");
+		return 2;
+	}
+	size = strtoll(argv[3], &end, 10);
+	if (*end || size < 0)
+		return 2;
+	if (truncate(argv[2], (off_t)size))
+		return die("truncate", argv[2]);
+	return 0;
+}
+
 static int cmd_setxattr(int argc, char **argv)
 {
 	int flags = 0;
@@ -265,7 +286,7 @@ static int cmd_map(int argc, char **argv)
 			close(fd);
 	}
 	if (p == MAP_FAILED) {
-		/* No passthrough: the daemon serves the FUSE fd; map the memory fd. */
+		/* The daemon serves the FUSE fd with direct I/O: map the memory fd. */
 		how = "export";
 		fd = umm_open(argv[2], O_RDWR);
 		if (fd < 0)
@@ -341,6 +362,8 @@ int main(int argc, char **argv)
 		return cmd_export(argc, argv);
 	if (!strcmp(argv[1], "pwrite"))
 		return cmd_pwrite(argc, argv);
+	if (!strcmp(argv[1], "truncate"))
+		return cmd_truncate(argc, argv);
 	if (!strcmp(argv[1], "setxattr"))
 		return cmd_setxattr(argc, argv);
 	if (!strcmp(argv[1], "map"))
@@ -348,6 +371,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "listen"))
 		return cmd_listen(argc, argv);
 usage:
-	fprintf(stderr, "usage: umm_cli open|rename|export|pwrite|setxattr|map|listen ...\n");
+	fprintf(stderr,
+		"usage: umm_cli open|rename|export|pwrite|truncate|setxattr|map|listen ...\n");
 	return 2;
 }

@@ -1917,8 +1917,9 @@ Test(store, sealed_resize_that_would_exceed_the_budget_is_enospc_and_keeps_the_b
 	umm_release(S, &CTX, b, fh);
 }
 
-Test(store, open_for_reading_seals_a_filled_buffer)
+Test(store, a_reader_never_fixes_the_size_of_a_buffer)
 {
+	char back[8];
 	uint64_t d, b, fh, rfh;
 
 	store_up(64 * MiB, 0, 0);
@@ -1927,15 +1928,15 @@ Test(store, open_for_reading_seals_a_filled_buffer)
 	cr_assert_eq(umm_write(S, &CTX, b, fh, "abc", 3, 0), 3);
 	umm_release(S, &CTX, b, fh);
 	rfh = open_(b, O_RDONLY);
+	cr_assert_eq(umm_read(S, b, rfh, back, 8, 0), 3);
 	fh = open_(b, O_WRONLY);
-	cr_assert_eq(umm_write(S, &CTX, b, fh, "d", 1, 3), -EPERM,
-		     "sealed while a reader holds it");
-	cr_assert_eq(umm_write(S, &CTX, b, fh, "X", 1, 0), 1, "writes inside still work");
-	cr_assert_eq(size_of(b), 3);
-	umm_release(S, &CTX, b, rfh);
-	/* its size came from writes: its sole writer may extend it again (one copy) */
-	cr_assert_eq(umm_write(S, &CTX, b, fh, "d", 1, 3), 1);
+	cr_assert_eq(umm_write(S, &CTX, b, fh, "d", 1, 3), 1, "a reader holds it: it grows");
 	cr_assert_eq(size_of(b), 4);
+	cr_assert_eq(umm_read(S, b, rfh, back, 8, 0), 4, "the reader sees the growth");
+	cr_assert_eq(memcmp(back, "abcd", 4), 0);
+	cr_assert_eq(resize_(b, 2, fh), 0, "and shrinks");
+	cr_assert_eq(umm_read(S, b, rfh, back, 8, 0), 2);
+	umm_release(S, &CTX, b, rfh);
 	umm_release(S, &CTX, b, fh);
 }
 
@@ -1957,44 +1958,52 @@ Test(store, read_write_open_of_a_buffer_filled_by_writes_keeps_it_filling)
 	umm_release(S, &CTX, b, fh);
 }
 
-Test(store, read_write_open_of_a_buffer_given_its_size_seals_it)
+Test(store, a_truncated_buffer_still_grows_by_writes)
 {
 	uint64_t d, b, fh;
 
+	/* truncate -s 8K, then append: as on tmpfs */
 	store_up(64 * MiB, 0, 0);
 	d = mkdir_(ROOT, "d");
 	b = create_(d, "b", O_WRONLY, &fh);
 	umm_release(S, &CTX, b, fh);
 	cr_assert_eq(resize_(b, 8192, 0), 0, "truncate -s 8K");
 	fh = open_(b, O_RDWR);
-	cr_assert_eq(umm_write(S, &CTX, b, fh, "x", 1, 8192), -EPERM,
-		     "a chosen size does not grow");
-	cr_assert_eq(size_of(b), 8192);
+	cr_assert_eq(umm_write(S, &CTX, b, fh, "x", 1, 8192), 1);
+	cr_assert_eq(size_of(b), 8193);
 	umm_release(S, &CTX, b, fh);
-	/* not even for a sole write-only opener */
 	fh = open_(b, O_WRONLY);
-	cr_assert_eq(umm_write(S, &CTX, b, fh, "x", 1, 8192), -EPERM);
+	cr_assert_eq(umm_write(S, &CTX, b, fh, "x", 1, 10000), 1);
+	cr_assert_eq(size_of(b), 10001);
 	umm_release(S, &CTX, b, fh);
 }
 
 /* ---- export ---- */
 
-Test(store, export_of_a_staged_buffer_with_a_writer_open_is_ebusy)
+Test(store, export_fixes_the_size_while_writers_go_on_inside_it)
 {
 	uint32_t kind = 0;
 	uint64_t size = 0, d, b, fh;
+	char back[4];
 	int fd;
 
 	store_up(64 * MiB, 0, 0);
 	d = mkdir_(ROOT, "d");
-	b = create_(d, "b", O_WRONLY, &fh);
+	b = create_(d, "b", O_RDWR, &fh);
 	cr_assert_eq(umm_write(S, &CTX, b, fh, "data", 4, 0), 4);
-	cr_assert_eq(umm_export(S, b, O_RDONLY, &kind, &size), -EBUSY);
-	umm_release(S, &CTX, b, fh);
 	fd = umm_export(S, b, O_RDONLY, &kind, &size);
-	cr_assert_geq(fd, 0, "export after the writer closed: %d", fd);
+	cr_assert_geq(fd, 0, "export with a writer open: %d", fd);
 	cr_assert_eq(kind, 1, "memfd");
 	cr_assert_eq(size, 4);
+	cr_assert_eq(umm_write(S, &CTX, b, fh, "D", 1, 0), 1, "a write inside still works");
+	cr_assert_eq(pread(fd, back, 4, 0), 4);
+	cr_assert_eq(memcmp(back, "Data", 4), 0, "and the export sees it");
+	cr_assert_eq(umm_write(S, &CTX, b, fh, "!", 1, 4), -EPERM, "no growth once exported");
+	cr_assert_eq(resize_(b, 2, fh), -EBUSY, "no shrink once exported");
+	cr_assert_eq(resize_(b, 8192, 0), -EBUSY, "nor growth by truncate");
+	cr_assert_eq(size_of(b), 4);
+	umm_release(S, &CTX, b, fh);
+	cr_assert_eq(resize_(b, 8192, 0), -EBUSY, "fixed for life, holders or not");
 	close(fd);
 }
 
@@ -2404,42 +2413,6 @@ Test(store, names_are_bounded_by_the_size_budget_like_tmpfs_nr_inodes)
 	cr_assert_eq(umm_mkdir(S, &CTX, ROOT, "again", 0755, &st), -ENOSPC);
 	umm_forget(S, &CTX, d0, 1);
 	cr_assert_eq(umm_mkdir(S, &CTX, ROOT, "again", 0755, &st), 0);
-}
-
-struct late_release {
-	uint64_t ino, fh;
-};
-
-static void *release_later(void *arg)
-{
-	struct late_release *lr = arg;
-
-	usleep(100 * 1000);
-	umm_release(S, &CTX, lr->ino, lr->fh);
-	return NULL;
-}
-
-Test(store, open_waits_for_a_release_in_flight_then_seals)
-{
-	struct late_release lr;
-	struct umm_open_out oo;
-	uint64_t d, wfh;
-	pthread_t t;
-
-	/* the kernel sends RELEASE after close() returns: the next open may come first */
-	store_up(64 * MiB, 0, 0);
-	d = mkdir_(ROOT, "d");
-	lr.ino = create_(d, "b", O_WRONLY, &lr.fh);
-	cr_assert_eq(umm_write(S, &CTX, lr.ino, lr.fh, "abc", 3, 0), 3);
-	cr_assert_eq(pthread_create(&t, NULL, release_later, &lr), 0);
-	cr_assert_eq(umm_open(S, &CTX, lr.ino, O_RDONLY, &oo), 0);
-	pthread_join(t, NULL);
-	/* the open sealed it: with the reader holding it, no writer extends it */
-	wfh = open_(lr.ino, O_WRONLY);
-	cr_assert_eq(umm_write(S, &CTX, lr.ino, wfh, "d", 1, 3), -EPERM);
-	cr_assert_eq(size_of(lr.ino), 3);
-	umm_release(S, &CTX, lr.ino, wfh);
-	umm_release(S, &CTX, lr.ino, oo.fh);
 }
 
 Test(store, stats_count_daemon_served_bytes_and_memfd_names_the_memory)

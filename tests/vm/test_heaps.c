@@ -10,8 +10,11 @@
  *    land on NAME, and keep what is written;
  *  - bytes written through one path (write(2) on the FUSE fd, a mapping of
  *    the FUSE fd, a mapping of umm_open()'s fd) are read back through the
- *    others; the FUSE fd maps only in passthrough mode on a heap with a memfd
- *    (user.umm.memfd not empty), else mmap gives ENODEV;
+ *    others; the FUSE fd maps in every mode but one: with passthrough, a
+ *    buffer with a memfd (user.umm.memfd not empty) maps its own pages, one
+ *    without (dma-heap, DRM) gives ENODEV; without passthrough every buffer
+ *    maps the mount's page cache, which reaches the memory when written back
+ *    (msync);
  *  - alignment, contiguity and cache requests the heap cannot meet get
  *    EOPNOTSUPP at create, a size over its max_size ENOSPC (exactly max_size
  *    works where it is small enough to allocate here);
@@ -21,8 +24,9 @@
  *    user.umm.dmabuf is empty and user.umm.exports counts exports;
  *  - umm_open(O_RDONLY) grants no write access (a read-only fd, or EACCES
  *    on a heap whose dma-bufs are read-write only);
- *  - a buffer filled by write() with no size is placed on NAME once sized,
- *    and keeps the exact size its writes reached (100000 bytes);
+ *  - a buffer filled by write() with no size is placed on NAME at its first
+ *    export (not by reading it), and keeps the exact size its writes reached
+ *    (100000 bytes);
  *  - an unlinked buffer keeps its data while an exported fd holds it;
  *  - the heap's directory holds no bytes after the checks.
  *
@@ -181,10 +185,26 @@ static int has_memfd(const char *path)
 	return xget(path, "user.umm.memfd", v, sizeof(v)) > 0;
 }
 
-/* Is an mmap of the FUSE fd of @path expected to work? */
+/* Is the daemon serving the FUSE fds with passthrough (a build and a mode with it)? */
+static int passthrough_on(void)
+{
+	return mode_is_passthrough() && build_has_passthrough();
+}
+
+/*
+ * Is an mmap of the FUSE fd of @path expected to work? With passthrough,
+ * where the buffer has a memfd (its pages are the mapping); without, always
+ * (the mount's page cache).
+ */
 static int expect_fuse_mmap(const char *path)
 {
-	return mode_is_passthrough() && build_has_passthrough() && has_memfd(path);
+	return !passthrough_on() || has_memfd(path);
+}
+
+/* Is a mapping of the FUSE fd of @path the buffer's own memory (zero copy)? */
+static int expect_fuse_zero_copy(const char *path)
+{
+	return passthrough_on() && has_memfd(path);
 }
 
 /* Check that user.umm.heap of @path names the heap under test. */
@@ -199,10 +219,12 @@ static int heap_is_cur(const char *path)
 	return PASS;
 }
 
-/* Wait (up to 2 s) until xattr @name of @path reads @want; return the last value in @got. */
+/* Wait (up to 2 s, scaled) until xattr @name of @path reads @want; return the last value in @got. */
 static int wait_xattr(const char *path, const char *name, const char *want, char *got, size_t len)
 {
-	for (int i = 0; i < 40; i++) {
+	unsigned n = 40 * itest_time_scale();
+
+	for (unsigned i = 0; i < n; i++) {
 		if (xget(path, name, got, len) >= 0 && !strcmp(got, want))
 			return 0;
 		usleep(50000);
@@ -305,8 +327,10 @@ static int test_sizes_allocate_on_the_heap_and_keep_data(void)
 
 /*
  * Bytes written through any path are read back through every other: write(2)
- * on the FUSE fd, a mapping of the FUSE fd (where the mode and the heap allow
- * one; ENODEV where not), a mapping of umm_open()'s fd.
+ * on the FUSE fd, a mapping of the FUSE fd (in every mode, but ENODEV with
+ * passthrough for a buffer without a memfd), a mapping of umm_open()'s fd.
+ * A mapping of the mount's page cache (no passthrough) reaches the memory
+ * when written back: msync(MS_SYNC).
  */
 static int test_content_is_the_same_through_every_path(void)
 {
@@ -344,18 +368,25 @@ static int test_content_is_the_same_through_every_path(void)
 	f = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (!expect_fuse_mmap(path)) {
 		EXPECT(f == MAP_FAILED && errno == ENODEV,
-		       "mmap of the FUSE fd (mode %s, heap %s, %s memfd): %s, expected ENODEV",
-		       mode_is_passthrough() ? "passthrough" : "nopassthrough", cur->name,
-		       has_memfd(path) ? "with a" : "no", f == MAP_FAILED ? strerror(errno) : "ok");
-		note("mmap of the FUSE fd: ENODEV, as expected here");
+		       "mmap of the FUSE fd (mode passthrough, heap %s, no memfd): %s, "
+		       "expected ENODEV",
+		       cur->name, f == MAP_FAILED ? strerror(errno) : "ok");
+		note("mmap of the FUSE fd: ENODEV, as expected with passthrough on %s", cur->name);
 	} else {
-		EXPECT(f != MAP_FAILED, "mmap of the FUSE fd in passthrough mode on %s: %s",
-		       cur->name, strerror(errno));
+		EXPECT(f != MAP_FAILED, "mmap of the FUSE fd (mode %s, heap %s, %s memfd): %s",
+		       mode_is_passthrough() ? "passthrough" : "nopassthrough", cur->name,
+		       has_memfd(path) ? "with a" : "no", strerror(errno));
 		EXPECT(check_pattern(f, len, 12) < 0,
 		       "byte %ld of the FUSE fd's mapping differs from what umm_open()'s "
 		       "mapping wrote",
 		       check_pattern(f, len, 12));
 		fill_pattern(f, len, 13);
+		if (!expect_fuse_zero_copy(path)) {
+			/* the page cache: written back to the buffer's memory on msync */
+			EXPECT_OK(msync(f, len, MS_SYNC));
+			note("mmap of the FUSE fd: the page cache, written back by msync (%s)",
+			     cur->name);
+		}
 		EXPECT(check_pattern(x, len, 13) < 0,
 		       "byte %ld of umm_open()'s mapping differs from what the FUSE mapping wrote",
 		       check_pattern(x, len, 13));
@@ -501,8 +532,8 @@ static int test_size_over_max_size_is_enospc(void)
 
 	/*
 	 * An unsized buffer whose chosen size is over the limit: the resize
-	 * fails, or, where the buffer stays filling on its staging memfd until
-	 * it is sized, its placement does; it never lands on another heap.
+	 * fails, or, where the buffer stays growable on its staging memfd until
+	 * its first export, its placement does; it never lands on another heap.
 	 */
 	if (cur->max_size <= MAX_SIZE_PROBE) {
 		int xfd, err;
@@ -513,7 +544,7 @@ static int test_size_over_max_size_is_enospc(void)
 		EXPECT(fd >= 0, "create an unsized buffer: %s", strerror(errno));
 		if (ftruncate(fd, (off_t)(cur->max_size + PAGE)) == 0) {
 			close(fd);
-			note("ftruncate to max_size+4K accepted while filling; placing it must fail");
+			note("ftruncate to max_size+4K accepted while growable; placing it must fail");
 			errno = 0;
 			xfd = umm_open(path, O_RDWR);
 			err = errno;
@@ -668,8 +699,9 @@ static int test_long_path_dmabuf_name_keeps_its_end(void)
 
 /*
  * A buffer filled by write() with no size keeps the size its writes reached
- * (100000 bytes, no multiple of the page) once placed on the heap: a reader
- * gets the bytes written and no more, as after a cp to tmpfs.
+ * (100000 bytes, no multiple of the page) once placed on the heap by its
+ * first export: a reader gets the bytes written and no more, as after a cp
+ * to tmpfs.
  */
 static int test_unsized_buffer_keeps_its_exact_size(void)
 {
@@ -678,7 +710,7 @@ static int test_unsized_buffer_keeps_its_exact_size(void)
 	unsigned char *buf;
 	struct stat st;
 	ssize_t n;
-	int fd;
+	int fd, xfd;
 
 	EXPECT_OK(subdir(dir, sizeof(dir), "exact", NULL));
 	snprintf(path, sizeof(path), "%s/buf", dir);
@@ -689,6 +721,9 @@ static int test_unsized_buffer_keeps_its_exact_size(void)
 	EXPECT(fd >= 0, "create %s: %s", path, strerror(errno));
 	EXPECT_OK(pwrite_all(fd, buf, len, 0));
 	EXPECT_OK(close(fd));
+	xfd = umm_open(path, O_RDWR);
+	EXPECT(xfd >= 0, "umm_open %s (its first export): %s", path, strerror(errno));
+	close(xfd);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	EXPECT(fd >= 0, "open O_RDONLY %s: %s", path, strerror(errno));
 	if (heap_is_cur(path) != PASS)
@@ -744,11 +779,15 @@ static int test_readonly_export_grants_no_write(void)
 	return PASS;
 }
 
-/* A buffer filled by write() with no size is placed on the heap once sized. */
+/*
+ * A buffer filled by write() with no size is placed on the heap at its first
+ * export: reading it moves nothing (it stays in its growable memfd, no
+ * dma-buf yet), the export does (a dma-buf heap's buffer gets its dma-buf).
+ */
 static int test_unsized_buffer_is_placed_on_the_heap(void)
 {
 	const size_t len = 100000;
-	char dir[2048], path[4200];
+	char dir[2048], path[4200], v[64];
 	unsigned char *buf, *x;
 	struct stat st;
 	int fd, xfd;
@@ -768,7 +807,7 @@ static int test_unsized_buffer_is_placed_on_the_heap(void)
 		       strerror(errno));
 	}
 	EXPECT_OK(close(fd));
-	/* a read-only open takes it as finished: it is placed */
+	/* a reader moves nothing: it is still growable, and has no dma-buf */
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	EXPECT(fd >= 0, "open O_RDONLY %s: %s", path, strerror(errno));
 	memset(buf, 0, len);
@@ -776,11 +815,20 @@ static int test_unsized_buffer_is_placed_on_the_heap(void)
 	EXPECT(check_pattern(buf, len, 6) < 0, "byte %ld read back differs",
 	       check_pattern(buf, len, 6));
 	EXPECT_OK(fstat(fd, &st));
-	if (heap_is_cur(path) != PASS)
-		return FAIL;
+	EXPECT(st.st_size == (off_t)len, "st_size %lld after the read", (long long)st.st_size);
 	close(fd);
+	EXPECT(xget(path, "user.umm.dmabuf", v, sizeof(v)) == 0,
+	       "user.umm.dmabuf of a buffer never exported is '%s', expected empty", v);
+	EXPECT(xget(path, "user.umm.exports", v, sizeof(v)) >= 0 && !strcmp(v, "0"),
+	       "user.umm.exports of a buffer never exported is '%s'", v);
+	/* the first export places it on the heap */
 	xfd = umm_open(path, O_RDWR);
 	EXPECT(xfd >= 0, "umm_open: %s", strerror(errno));
+	if (heap_is_cur(path) != PASS)
+		return FAIL;
+	if (cur->dmabuf)
+		EXPECT(xget(path, "user.umm.dmabuf", v, sizeof(v)) > 0,
+		       "user.umm.dmabuf of a %s buffer after its export is empty", cur->name);
 	x = mmap(NULL, len, PROT_READ, MAP_SHARED, xfd, 0);
 	EXPECT(x != MAP_FAILED, "mmap of umm_open()'s fd: %s", strerror(errno));
 	EXPECT(check_pattern(x, len, 6) < 0, "byte %ld of umm_open()'s mapping differs",
