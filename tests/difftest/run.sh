@@ -38,13 +38,20 @@ self=0
 
 tmpfs=
 scratch=
+child=
 cleanup() {
+	if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
+		kill -TERM "$child" 2>/dev/null
+		wait "$child" 2>/dev/null
+	fi
 	if [ -n "$tmpfs" ] && awk -v m="$tmpfs" '$2 == m { f = 1 } END { exit !f }' /proc/mounts; then
 		umount "$tmpfs" 2>/dev/null || umount -l "$tmpfs" 2>/dev/null
 	fi
 	[ -n "$scratch" ] && rm -rf --one-file-system "$scratch"
 }
 trap cleanup EXIT
+# difftest runs in the background and is waited for, so that a signal ends
+# it (and, by PR_SET_PDEATHSIG, its peers) and unmounts at once.
 trap 'exit 1' INT TERM HUP
 
 # A tmpfs of its own at $1. Its huge= follows the kernel's shmem_enabled, as
@@ -89,7 +96,10 @@ args=(--seed "$seed" --seqs "${DIFFTEST_SEQS:-200}" --ops "${DIFFTEST_OPS:-40}"
 read -ra more <<<"${DIFFTEST_ARGS:-}"
 args+=("${more[@]}")
 say "${UMM_MODE:-self}: $DIFFTEST ${args[*]} $ref $other"
-"$DIFFTEST" "${args[@]}" "$ref" "$other"
+"$DIFFTEST" "${args[@]}" "$ref" "$other" &
+child=$!
+wait "$child"
 status=$?
+child=
 rmdir "$other" "$ref" 2>/dev/null
 exit $status
