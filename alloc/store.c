@@ -1411,9 +1411,9 @@ static int open_buffer(struct umm_store *s, const struct umm_ctx *ctx, struct um
 	bool pt = false;
 	int ret;
 
-	if ((flags & O_TRUNC) && acc != O_RDONLY)
+	/* O_TRUNC truncates whatever the access mode (the kernel checked write permission) */
+	if (flags & O_TRUNC) {
 		kill_suid(n, ctx, false);
-	if ((flags & O_TRUNC) && acc != O_RDONLY) {
 		if (buf_len(b)) {
 			ret = resize(s, n, 0, NULL, ctx, RESIZE_TRUNC);
 			if (ret)
