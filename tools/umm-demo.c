@@ -590,12 +590,36 @@ static int slot_path(const struct role_ctx *c, unsigned int i, char *buf, size_t
  * @oflags: the mode @s->fd was opened with (O_RDONLY or O_RDWR).
  *
  * With FUSE passthrough, an mmap of the fd on the mount maps the buffer's own
- * pages. Without it that mmap gets ENODEV, and libumm gives the buffer's memfd
- * to map instead: umm_open() for a path, umm_export() for a received fd. Both
- * map the same memory; neither copies.
+ * pages. Without it that mmap maps the kernel's page cache of the file (or
+ * gets ENODEV), and libumm gives the buffer's memfd to map instead:
+ * umm_open() for a path, umm_export() for a received fd. Both map the same
+ * memory; neither copies.
  *
  * Return: 0, or -errno with a message printed.
  */
+/*
+ * Does the mapping at @addr map a memfd (with passthrough, the backing file
+ * of a FUSE open), rather than the FUSE file's page cache? /proc/self/maps
+ * names the file a mapping really maps.
+ */
+static bool maps_memfd(const void *addr)
+{
+	char line[512], start[32];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return false;
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)(uintptr_t)addr);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, start, strlen(start))) {
+			found = strstr(line, "/memfd:") != NULL;
+			break;
+		}
+	fclose(f);
+	return found;
+}
+
 static int map_slot(struct role_ctx *c, struct slot *s, const char *path, int oflags)
 {
 	int prot = (oflags & O_ACCMODE) == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE;
@@ -603,8 +627,14 @@ static int map_slot(struct role_ctx *c, struct slot *s, const char *path, int of
 	int ret;
 
 	s->map = mmap(NULL, c->frame_bytes, prot, MAP_SHARED, s->fd, 0);
-	if (s->map != MAP_FAILED)
+	if (s->map != MAP_FAILED && maps_memfd(s->map))
 		return 0;
+	if (s->map != MAP_FAILED) {
+		/* no passthrough: the FUSE file's page cache, a copy; map the memory */
+		munmap(s->map, c->frame_bytes);
+		s->map = MAP_FAILED;
+		errno = ENODEV;
+	}
 	ret = -errno;
 	if (ret != -ENODEV) {
 		complain(-ret, "mmap of %s", what);
@@ -1975,7 +2005,7 @@ static int run_pipeline(struct demo *d)
 	for (i = 0; i < NR_ROLES; i++)
 		memfd = memfd || (d->roles[i].ready.flags & MSG_F_MEMFD);
 	if (memfd)
-		say("no FUSE passthrough here (mmap of an fd on the mount: ENODEV): the roles map "
+		say("no FUSE passthrough here (an fd on the mount maps the page cache): the roles map "
 		    "the buffers' memfds from umm_open() and umm_export() instead");
 	else
 		say("each role maps the buffers through its fd on the mount (FUSE passthrough); "
