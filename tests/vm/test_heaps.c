@@ -192,13 +192,13 @@ static int passthrough_on(void)
 }
 
 /*
- * Is an mmap of the FUSE fd of @path expected to work? With passthrough,
- * where the buffer has a memfd (its pages are the mapping); without, always
- * (the mount's page cache).
+ * Is an mmap of the FUSE fd of @path expected to work? Where the buffer has
+ * a memfd: with passthrough its pages are the mapping, without the mount's
+ * page cache is. A buffer without one is served with direct I/O: ENODEV.
  */
 static int expect_fuse_mmap(const char *path)
 {
-	return !passthrough_on() || has_memfd(path);
+	return has_memfd(path);
 }
 
 /* Is a mapping of the FUSE fd of @path the buffer's own memory (zero copy)? */
@@ -368,10 +368,10 @@ static int test_content_is_the_same_through_every_path(void)
 	f = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (!expect_fuse_mmap(path)) {
 		EXPECT(f == MAP_FAILED && errno == ENODEV,
-		       "mmap of the FUSE fd (mode passthrough, heap %s, no memfd): %s, "
-		       "expected ENODEV",
-		       cur->name, f == MAP_FAILED ? strerror(errno) : "ok");
-		note("mmap of the FUSE fd: ENODEV, as expected with passthrough on %s", cur->name);
+		       "mmap of the FUSE fd (mode %s, heap %s, no memfd): %s, expected ENODEV",
+		       mode_is_passthrough() ? "passthrough" : "nopassthrough", cur->name,
+		       f == MAP_FAILED ? strerror(errno) : "ok");
+		note("mmap of the FUSE fd: ENODEV, as expected on %s (direct I/O)", cur->name);
 	} else {
 		EXPECT(f != MAP_FAILED, "mmap of the FUSE fd (mode %s, heap %s, %s memfd): %s",
 		       mode_is_passthrough() ? "passthrough" : "nopassthrough", cur->name,
