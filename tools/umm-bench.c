@@ -1585,6 +1585,13 @@ static bool umm_lost(struct bench *b, enum target_id id, int err)
 		if (!t->avail || t->lost)
 			continue;
 		pid = t->fs_pid;
+		/*
+		 * A daemon that dies aborts its connection a moment before it
+		 * can be reaped: give a mount that stopped answering 2 s to
+		 * show whether its daemon exited.
+		 */
+		if (pid > 0 && (int)id == i && (err == -ENOTCONN || err == -ECONNABORTED))
+			wait_exited(pid, 2000);
 		if (pid > 0 && child_exited(pid)) {
 			stop_umm(t, 0);
 			complain(0, "umm-fs of %s (pid %d) died during the run (%s): stopped",
