@@ -423,7 +423,8 @@ static void fill_stat(const struct umm_node *n, struct stat *st)
 	st->st_mtim = n->mtime;
 	st->st_ctim = n->ctime;
 	if (n->is_dir) {
-		st->st_size = (off_t)(n->dir.nchildren + 2) * 32;
+		/* as tmpfs: 20 bytes an entry, . and .. included */
+		st->st_size = (off_t)(n->dir.nchildren + 2) * 20;
 		return;
 	}
 	st->st_size = (off_t)buf_len(&n->buf);
@@ -827,6 +828,25 @@ static void wait_released(struct umm_store *s, struct umm_node *n, unsigned max_
 }
 
 /*
+ * Pages that fallocate(FALLOC_FL_KEEP_SIZE) put past the end of staged buffer
+ * @n go (and their charge) when its size is fixed: a heap's memory ends at
+ * the buffer's last page.
+ */
+static void drop_prealloc(struct umm_store *s, struct umm_node *n)
+{
+	struct umm_buffer *b = &n->buf;
+	uint64_t from = heap_page_round(b->mem.size);
+
+	if (!b->prealloc)
+		return;
+	if (b->prealloc > from)
+		(void)fallocate(b->mem.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from,
+				(off_t)(b->prealloc - from));
+	b->prealloc = 0;
+	charge(s, n, charge_of(b->mem.size));
+}
+
+/*
  * Fix the size of a staged buffer: the first heap its constraints allow adopts
  * the staging memfd (no devices to check), or the first heap that can gets a
  * copy in memory of its own (charged while the staging copy still exists).
@@ -834,7 +854,7 @@ static void wait_released(struct umm_store *s, struct umm_node *n, unsigned max_
 static int realize(struct umm_store *s, struct umm_node *n)
 {
 	struct umm_buffer *b = &n->buf;
-	uint64_t old_charge = b->charged, size, filled;
+	uint64_t old_charge, size, filled;
 	struct heap_buf mem;
 	char why[200];
 	int ret;
@@ -843,6 +863,8 @@ static int realize(struct umm_store *s, struct umm_node *n)
 		return 0;
 	if (!b->mem.size)
 		return -EINVAL;
+	drop_prealloc(s, n);
+	old_charge = b->charged;
 	filled = b->mem.size;
 	size = heap_page_round(b->mem.size);
 	if (!b->eff.devices || !*b->eff.devices) {
@@ -935,10 +957,21 @@ static int resize(struct umm_store *s, struct umm_node *n, uint64_t size, struct
 		return -EFBIG;
 	if (b->staged)
 		b->declared = why == RESIZE_DECLARE && size;
-	if (size == buf_len(b))
+	if (size == buf_len(b)) {
+		/* as tmpfs, truncation drops the pages past the end, same size or not */
+		if (b->staged && b->prealloc) {
+			ret = heap_resize(heap_staging(), &b->mem, size);
+			if (ret)
+				return ret;
+			b->prealloc = 0;
+			charge(s, n, charge_of(size));
+		}
 		return 0;
+	}
 	if (b->staged) {
-		uint64_t c = charge_of(size);
+		/* pages allocated past the end stay where the file grows short of them */
+		uint64_t keep = size > buf_len(b) && size < b->prealloc ? b->prealloc : 0;
+		uint64_t c = charge_of(keep > size ? keep : size);
 		char whyno[160];
 
 		/* a size no allowed heap can hold is refused now, not when sealed */
@@ -963,6 +996,7 @@ static int resize(struct umm_store *s, struct umm_node *n, uint64_t size, struct
 			charge(s, n, old_charge);
 			return ret;
 		}
+		b->prealloc = keep;
 		if (c < old_charge)
 			charge(s, n, c);
 		return 0;
@@ -1004,6 +1038,7 @@ static int resize(struct umm_store *s, struct umm_node *n, uint64_t size, struct
 	b->mem = mem;
 	b->len = 0;
 	b->staged = true;
+	b->prealloc = 0;
 	b->declared = why == RESIZE_DECLARE && size;
 	b->charged = old_charge + charge_of(size);
 	charge(s, n, charge_of(size));
@@ -1206,6 +1241,48 @@ int umm_getattr(struct umm_store *s, uint64_t ino, struct stat *st)
 	return ret;
 }
 
+/**
+ * umm_store_passthrough() - say whether the kernel took FUSE passthrough
+ * (the mount's negotiation may turn off what the configuration asked for)
+ */
+void umm_store_passthrough(struct umm_store *s, bool on)
+{
+	lock(s);
+	s->cfg.passthrough = on;
+	unlock(s);
+}
+
+/**
+ * umm_attr_settled() - whether the attributes of @ino change only through
+ * requests the daemon serves, so the kernel may keep them a while
+ *
+ * Not so for a buffer in a memfd with a hole below its end: a load or store
+ * through a mapping (which the daemon never sees) fills the hole, and its
+ * st_blocks grows, as on tmpfs.
+ */
+static bool node_settled(const struct umm_node *n)
+{
+	off_t hole;
+
+	if (n->is_dir || n->buf.mem.fd < 0 || n->buf.mem.map || !buf_len(&n->buf))
+		return true;
+	hole = lseek(n->buf.mem.fd, 0, SEEK_HOLE);
+	return hole >= 0 && (uint64_t)hole >= buf_len(&n->buf);
+}
+
+bool umm_attr_settled(struct umm_store *s, uint64_t ino)
+{
+	struct umm_node *n;
+	bool settled = true;
+
+	lock(s);
+	n = node_get(s, ino);
+	if (n)
+		settled = node_settled(n);
+	unlock(s);
+	return settled;
+}
+
 static struct umm_handle *handle_of(struct umm_node *n, uint64_t fh)
 {
 	struct umm_handle *h = (struct umm_handle *)(uintptr_t)fh;
@@ -1221,6 +1298,7 @@ int umm_setattr(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino,
 		const struct umm_setattr *sa, struct stat *st)
 {
 	struct umm_node *n;
+	bool sized;
 	int ret = 0;
 
 	lock(s);
@@ -1229,12 +1307,26 @@ int umm_setattr(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino,
 		ret = -ENOENT;
 		goto out;
 	}
+	/*
+	 * As on tmpfs, ftruncate(2) (which names the open, @sa->fh) moves
+	 * mtime and ctime; truncate(2) moves them where the size changes or
+	 * the file holds pages (tmpfs truncates them, same size or not).
+	 */
+	if (sa->valid & UMM_SET_SIZE) {
+		struct stat now_st;
+
+		fill_stat(n, &now_st);
+		sized = n->is_dir || sa->fh || sa->size != buf_len(&n->buf) || now_st.st_blocks;
+	} else {
+		sized = false;
+	}
 	if (sa->valid & UMM_SET_SIZE) {
 		ret = resize(s, n, sa->size, sa->fh ? handle_of(n, sa->fh) : NULL, ctx,
 			     sa->size ? RESIZE_DECLARE : RESIZE_TRUNC);
 		if (ret)
 			goto out;
-		now(&n->mtime);
+		if (sized)
+			now(&n->mtime);
 	}
 	if (sa->valid & UMM_SET_MODE)
 		n->mode = sa->mode & 07777;
@@ -1275,7 +1367,7 @@ int umm_setattr(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino,
 		n->mtime = sa->mtime;
 	if (sa->valid & UMM_SET_CTIME)
 		n->ctime = sa->ctime;
-	else
+	else if (sized || (sa->valid & ~(UMM_SET_SIZE | UMM_SET_KILL_SUIDGID)))
 		now(&n->ctime);
 	fill_stat(n, st);
 out:
@@ -1414,7 +1506,7 @@ static int open_buffer(struct umm_store *s, const struct umm_ctx *ctx, struct um
 	/* O_TRUNC truncates whatever the access mode (the kernel checked write permission) */
 	if (flags & O_TRUNC) {
 		kill_suid(n, ctx, false);
-		if (buf_len(b)) {
+		if (buf_len(b) || b->prealloc) {
 			ret = resize(s, n, 0, NULL, ctx, RESIZE_TRUNC);
 			if (ret)
 				return ret;
@@ -1769,35 +1861,100 @@ ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, 
 }
 
 /**
- * umm_fallocate() - mode 0 sizes the buffer up to @off + @len (like an
- * extending write); FALLOC_FL_KEEP_SIZE within the size is a no-op (memory
- * is charged in full already); other modes: -EOPNOTSUPP
+ * umm_fallocate() - fallocate(2) on an open buffer, as tmpfs does it
+ *
+ * Mode 0 sizes the buffer up to @off + @len where that is past its end (like
+ * an extending write) and FALLOC_FL_KEEP_SIZE does not; both then allocate the
+ * range's pages where the memory is a memfd (st_blocks counts them), pages
+ * past the end included while the buffer is growable (they are charged, and
+ * go when its size is fixed). FALLOC_FL_PUNCH_HOLE (with KEEP_SIZE) gives a
+ * memfd's pages back (they read as zeros). Other modes, and punching memory
+ * with a dma-buf (a dma-buf heap's, or a udmabuf's memfd): -EOPNOTSUPP. mtime and ctime move, as a write moves them.
  */
 int umm_fallocate(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh,
 		  int mode, off_t off, off_t len)
 {
+	const int known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
+	struct umm_handle *h;
+	struct umm_buffer *b;
 	struct umm_node *n;
-	uint64_t end;
+	uint64_t end, size;
+	bool memfd;
 	int ret = 0;
 
 	if (off < 0 || len <= 0 || off > INT64_MAX - len)
 		return -EINVAL;
+	if ((mode & ~known) || ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE)))
+		return -EOPNOTSUPP;
 	end = (uint64_t)off + (uint64_t)len;
 	lock(s);
 	n = node_get(s, ino);
+	h = n && !n->is_dir ? handle_of(n, fh) : NULL;
 	if (!n) {
 		ret = -ENOENT;
-	} else if (n->is_dir) {
+		goto out;
+	}
+	if (n->is_dir) {
 		ret = -EISDIR;
-	} else if (mode & ~FALLOC_FL_KEEP_SIZE) {
-		ret = -EOPNOTSUPP;
-	} else if (end > buf_len(&n->buf) && !(mode & FALLOC_FL_KEEP_SIZE)) {
-		ret = resize(s, n, end, handle_of(n, fh), ctx, RESIZE_DECLARE);
-		if (!ret) {
-			now(&n->mtime);
-			n->ctime = n->mtime;
+		goto out;
+	}
+	if (!h || h->accmode == O_RDONLY) {
+		ret = -EBADF;
+		goto out;
+	}
+	b = &n->buf;
+	memfd = b->mem.fd >= 0 && !b->mem.map;
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		/*
+		 * As tmpfs: the whole range, past the end too. Not under a
+		 * dma-buf (udmabuf pins the pages: a punched page would part
+		 * the memfd from what devices see).
+		 */
+		if (!memfd || b->mem.dmabuf_fd >= 0)
+			ret = -EOPNOTSUPP;
+		else if (fallocate(b->mem.fd, mode, off, len) < 0)
+			ret = -errno;
+		goto stamp;
+	}
+	if (end > buf_len(b) && !(mode & FALLOC_FL_KEEP_SIZE)) {
+		ret = resize(s, n, end, h, ctx, RESIZE_DECLARE);
+		if (ret)
+			goto out;
+	}
+	size = buf_len(b);
+	if (!memfd)
+		goto stamp;
+	if (end > size && b->staged) {
+		/* KEEP_SIZE past the end: the pages are charged as if the file reached them */
+		uint64_t old_charge = b->charged, c = charge_of(end);
+
+		if (c > old_charge) {
+			ret = charge(s, n, c);
+			if (ret)
+				goto out;
+		}
+		if (fallocate(b->mem.fd, mode, off, len) < 0) {
+			ret = errno == EFBIG ? -ENOSPC : -errno;
+			charge(s, n, old_charge);
+			goto out;
+		}
+		if (end > b->prealloc)
+			b->prealloc = end;
+	} else if ((uint64_t)off < size) {
+		/* a fixed size: only the pages within it */
+		if (fallocate(b->mem.fd, mode & FALLOC_FL_KEEP_SIZE, off,
+			      (off_t)((end < size ? end : size) - (uint64_t)off)) < 0) {
+			ret = -errno;
+			goto out;
 		}
 	}
+stamp:
+	if (!ret) {
+		kill_suid(n, ctx, false);
+		now(&n->mtime);
+		n->ctime = n->mtime;
+	}
+out:
 	unlock(s);
 	return ret;
 }
@@ -2038,13 +2195,13 @@ int umm_readdir(struct umm_store *s, uint64_t ino, off_t off, bool plus, umm_fil
 		goto out;
 	if (off < 1) {
 		fill_stat(dir, &st);
-		if (fill(arg, ".", &st, 1))
+		if (fill(arg, ".", &st, true, 1))
 			goto out;
 		off = 1;
 	}
 	if (off < 2) {
 		fill_stat(dir->parent ? dir->parent : dir, &st);
-		if (fill(arg, "..", &st, 2))
+		if (fill(arg, "..", &st, true, 2))
 			goto out;
 		off = 2;
 	}
@@ -2052,7 +2209,7 @@ int umm_readdir(struct umm_store *s, uint64_t ino, off_t off, bool plus, umm_fil
 		if ((off_t)c->cookie <= off)
 			continue;
 		fill_stat(c, &st);
-		if (fill(arg, c->name, &st, (off_t)c->cookie))
+		if (fill(arg, c->name, &st, node_settled(c), (off_t)c->cookie))
 			break;
 		if (plus)
 			c->nlookup++;
@@ -2471,11 +2628,12 @@ static int umm_value(struct umm_store *s, struct umm_node *n, enum xkind k, int 
 	case X_STATS:
 		return snprintf(out, len,
 				"buffers=%llu dirs=%llu used=%llu reads=%llu read_bytes=%llu "
-				"writes=%llu write_bytes=%llu exports=%llu",
+				"writes=%llu write_bytes=%llu exports=%llu passthrough=%s",
 				(unsigned long long)s->nbuffers, (unsigned long long)s->ndirs,
 				(unsigned long long)s->used, (unsigned long long)s->reads,
 				(unsigned long long)s->read_bytes, (unsigned long long)s->writes,
-				(unsigned long long)s->write_bytes, (unsigned long long)s->exports);
+				(unsigned long long)s->write_bytes, (unsigned long long)s->exports,
+				s->cfg.passthrough ? "yes" : "no");
 	default:
 		return -ENODATA;
 	}

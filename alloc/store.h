@@ -121,10 +121,12 @@ struct umm_setattr {
 };
 
 /**
- * typedef umm_fill_fn - readdir callback: add one entry
+ * typedef umm_fill_fn - readdir callback: add one entry (@settled: as
+ * umm_attr_settled() says of it)
  * Returns 0 when added, > 0 when the reply buffer is full (entry not added).
  */
-typedef int (*umm_fill_fn)(void *arg, const char *name, const struct stat *st, off_t next);
+typedef int (*umm_fill_fn)(void *arg, const char *name, const struct stat *st, bool settled,
+			   off_t next);
 
 /**
  * struct umm_stats - counters for tests and umm-ls
@@ -135,12 +137,14 @@ struct umm_stats {
 
 int umm_store_new(struct umm_store **out, const struct umm_config *cfg);
 void umm_store_free(struct umm_store *s);
+void umm_store_passthrough(struct umm_store *s, bool on);
 void umm_store_set_socket(struct umm_store *s, const char *path);
 void umm_store_stats(struct umm_store *s, struct umm_stats *st);
 
 int umm_lookup(struct umm_store *s, uint64_t parent, const char *name, struct stat *st);
 void umm_forget(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t n);
 int umm_getattr(struct umm_store *s, uint64_t ino, struct stat *st);
+bool umm_attr_settled(struct umm_store *s, uint64_t ino);
 int umm_setattr(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino,
 		const struct umm_setattr *sa, struct stat *st);
 int umm_mkdir(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name,

@@ -31,6 +31,8 @@ struct umm_xattr {
  *              its memory may move to when its size is fixed, and the devices
  *              its dma-buf was checked against
  * @charged:    bytes charged to the budgets
+ * @prealloc:   while @staged, the end of pages fallocate(FALLOC_FL_KEEP_SIZE)
+ *              allocated past the file's end (charged too), 0 for none
  * @cache:      CPU mapping type
  * @sync:       CPU/device domain
  * @exports:    fds handed out through the export socket
@@ -54,6 +56,7 @@ struct umm_buffer {
 	struct heap_req want;
 	struct umm_constraints eff;
 	uint64_t charged;
+	uint64_t prealloc;
 	enum umm_cache cache;
 	enum umm_sync sync;
 	uint64_t exports;

@@ -61,12 +61,25 @@ static void mode_inval(struct fs *fs, fuse_ino_t ino, bool changed)
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 }
 
-static void entry_of(struct fuse_entry_param *e, const struct stat *st)
+/*
+ * How long the kernel may keep the attributes @st of @ino: FS_TIMEOUT, or
+ * not at all for a buffer with holes (umm_attr_settled()), so that stat
+ * shows at once the pages a mapping faulted in.
+ */
+static double attr_timeout(fuse_req_t req, const struct stat *st)
+{
+	if (S_ISREG(st->st_mode) && !umm_attr_settled(fs_of(req)->store, st->st_ino))
+		return 0.0;
+	return FS_TIMEOUT;
+}
+
+/* The entry of @st; @settled: its attributes may be kept (attr_timeout()). */
+static void entry_of(struct fuse_entry_param *e, const struct stat *st, bool settled)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = st->st_ino;
 	e->attr = *st;
-	e->attr_timeout = FS_TIMEOUT;
+	e->attr_timeout = settled ? FS_TIMEOUT : 0.0;
 	e->entry_timeout = FS_TIMEOUT;
 }
 
@@ -100,6 +113,7 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 #else
 	fs->passthrough = false;
 #endif
+	umm_store_passthrough(fs->store, fs->passthrough);
 }
 
 static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -112,7 +126,7 @@ static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	entry_of(&e, &st);
+	entry_of(&e, &st, attr_timeout(req, &st) > 0);
 	fuse_reply_entry(req, &e);
 }
 
@@ -144,7 +158,7 @@ static void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, FS_TIMEOUT);
+		fuse_reply_attr(req, &st, attr_timeout(req, &st));
 }
 
 static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -187,7 +201,7 @@ static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, FS_TIMEOUT);
+		fuse_reply_attr(req, &st, attr_timeout(req, &st));
 }
 
 static void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -203,7 +217,7 @@ static void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	entry_of(&e, &st);
+	entry_of(&e, &st, attr_timeout(req, &st) > 0);
 	fuse_reply_entry(req, &e);
 }
 
@@ -263,7 +277,7 @@ static void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 			return;
 		}
 		umm_release(fs_of(req)->store, &ctx, st.st_ino, oo.fh);
-		entry_of(&e, &st);
+		entry_of(&e, &st, attr_timeout(req, &st) > 0);
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -309,7 +323,7 @@ static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	entry_of(&e, &st);
+	entry_of(&e, &st, attr_timeout(req, &st) > 0);
 	open_reply_fi(fi, &oo);
 	if (fuse_reply_create(req, &e, fi))
 		umm_release(fs_of(req)->store, &ctx, st.st_ino, oo.fh);
@@ -411,11 +425,14 @@ static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 static void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 			    struct fuse_file_info *fi)
 {
+	struct fs *fs = fs_of(req); /* the reply frees @req */
+	bool changed = false;
 	struct umm_ctx ctx;
 
 	ctx_of(req, &ctx);
-	fuse_reply_err(req,
-		       -umm_fallocate(fs_of(req)->store, &ctx, ino, fi->fh, mode, offset, length));
+	ctx.mode_changed = &changed;
+	fuse_reply_err(req, -umm_fallocate(fs->store, &ctx, ino, fi->fh, mode, offset, length));
+	mode_inval(fs, ino, changed);
 }
 
 static void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -458,7 +475,7 @@ struct dirbuf {
 	bool plus;
 };
 
-static int dir_fill(void *arg, const char *name, const struct stat *st, off_t next)
+static int dir_fill(void *arg, const char *name, const struct stat *st, bool settled, off_t next)
 {
 	struct dirbuf *d = arg;
 	size_t len;
@@ -466,7 +483,7 @@ static int dir_fill(void *arg, const char *name, const struct stat *st, off_t ne
 	if (d->plus) {
 		struct fuse_entry_param e;
 
-		entry_of(&e, st);
+		entry_of(&e, st, settled);
 		len = fuse_add_direntry_plus(d->req, d->buf + d->used, d->size - d->used, name, &e,
 					     next);
 	} else {

@@ -957,9 +957,16 @@ static int scen_setup(struct bench *b, struct scenario *s, enum target_id id)
 		fd = open(s->m[id].path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return -errno;
-		ret = ftruncate(fd, PAGE) < 0 || fsetxattr(fd, BENCH_XATTR, "bench", 5, 0) < 0 ?
-			      -errno :
-			      0;
+		/* stat: a buffer with its page written; stat-holes: one never touched */
+		if (s->kind == K_STAT && !s->size) {
+			static const char page[PAGE];
+
+			ret = pwrite(fd, page, PAGE, 0) != PAGE ? -EIO : 0;
+		} else {
+			ret = ftruncate(fd, PAGE) < 0 ? -errno : 0;
+		}
+		if (!ret && fsetxattr(fd, BENCH_XATTR, "bench", 5, 0) < 0)
+			ret = -errno;
 		close(fd);
 		return ret;
 	case K_LIST:
@@ -1334,6 +1341,7 @@ static unsigned int make_scenarios(const struct config *cfg, struct scenario **o
 		list[i].iters = (unsigned int)(list[i].size / list[i].block);
 	}
 	add_scen(&list, &n, K_STAT, "stat", "us", false, 0, z->meta_iters);
+	add_scen(&list, &n, K_STAT, "stat-holes", "us", false, 1, z->meta_iters);
 	add_scen(&list, &n, K_XATTR, "getxattr", "us", false, 0, z->meta_iters);
 	add_scen(&list, &n, K_LIST, "list", "ms", false, z->list, 1);
 	add_scen(&list, &n, K_EXPORT, "export", "us", false, 0, z->export_iters);

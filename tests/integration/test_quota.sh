@@ -42,6 +42,30 @@ test_dir_quota_refuses_truncate_and_changes_nothing() {
 	expect_eq $((MiB - 614400)) "$(stat -c %s "$d/b")" 'size after refused growth'
 }
 
+test_keep_size_preallocation_is_charged_and_dropped() {
+	local d
+	d=$(newdir q9)
+	on_exit clean_dir "$d"
+	xset "$d" user.umm.max_bytes 1M
+	: >"$d/a"
+	# past the end, the size stays and the pages (and their charge) come
+	fallocate -n -l 512K "$d/a"
+	expect_eq 0 "$(stat -c %s "$d/a")" 'size after fallocate -n'
+	expect_eq 1024 "$(stat -c %b "$d/a")" 'st_blocks after fallocate -n of 512 KiB'
+	expect_eq $((512 * 1024)) "$(used_bytes "$d")" 'used_bytes after fallocate -n'
+	expect_errno ENOSPC fallocate -n -o 512K -l 513K "$d/a"
+	expect_eq $((512 * 1024)) "$(used_bytes "$d")" 'used_bytes after a refused fallocate -n'
+	# a hole punched in them gives pages back; the charge follows the size
+	truncate -s 256K "$d/a"
+	fallocate -p -o 0 -l 128K "$d/a"
+	expect_eq 768 "$(stat -c %b "$d/a")" 'st_blocks after punching 128 KiB'
+	expect_eq 262144 "$(stat -c %s "$d/a")" 'size after punching'
+	# truncation drops what lay past the end, as on tmpfs
+	truncate -s 256K "$d/a"
+	expect_eq 256 "$(stat -c %b "$d/a")" 'st_blocks after truncate to the same size'
+	expect_eq 262144 "$(used_bytes "$d")" 'used_bytes after the truncate'
+}
+
 test_dir_quota_refuses_writes_without_overrun() {
 	local d u
 	d=$(newdir q2)
@@ -182,6 +206,7 @@ test_parallel_growth_never_overruns_the_quota() {
 }
 
 check test_dir_quota_refuses_truncate_and_changes_nothing
+check test_keep_size_preallocation_is_charged_and_dropped
 check test_dir_quota_refuses_writes_without_overrun
 check test_quota_counts_whole_pages
 check test_quota_applies_from_every_ancestor
