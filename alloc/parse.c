@@ -14,12 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const cache_names[UMM_CACHE_NR] = {
-	[UMM_CACHE_CACHED] = "cached",
-	[UMM_CACHE_UNCACHED] = "uncached",
-	[UMM_CACHE_WRITECOMBINE] = "writecombine",
-};
-
 static const char *const sync_names[UMM_SYNC_NR] = {
 	[UMM_SYNC_CPU] = "cpu",
 	[UMM_SYNC_CPU_READ] = "cpu:read",
@@ -184,7 +178,7 @@ int parse_cache(const char *s, size_t len, enum umm_cache *out)
 		return -EINVAL;
 	len = strip_newline(s, len);
 	for (int i = 0; i < UMM_CACHE_NR; i++) {
-		if (text_equals(s, len, cache_names[i])) {
+		if (text_equals(s, len, heap_cache_name((enum umm_cache)i))) {
 			*out = (enum umm_cache)i;
 			return 0;
 		}
@@ -201,9 +195,7 @@ int parse_cache(const char *s, size_t len, enum umm_cache *out)
  */
 const char *parse_cache_name(enum umm_cache c)
 {
-	if ((unsigned)c >= UMM_CACHE_NR)
-		return NULL;
-	return cache_names[c];
+	return heap_cache_name(c);
 }
 
 /**
@@ -242,30 +234,6 @@ const char *parse_sync_name(enum umm_sync s)
 	if ((unsigned)s >= UMM_SYNC_NR)
 		return NULL;
 	return sync_names[s];
-}
-
-/**
- * heap_name_valid() - check the characters of a heap name (no newline handling)
- * @s: the name, not NUL-terminated
- * @len: its length
- *
- * Return: true if @s is 1..63 bytes of [a-z0-9_.:-] starting with [a-z].
- */
-static bool heap_name_valid(const char *s, size_t len)
-{
-	if (len == 0 || len >= UMM_HEAP_NAME_MAX)
-		return false;
-	if (s[0] < 'a' || s[0] > 'z')
-		return false;
-	for (size_t i = 1; i < len; i++) {
-		char c = s[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		    c == ':' || c == '-')
-			continue;
-		return false;
-	}
-	return true;
 }
 
 /**
@@ -624,17 +592,7 @@ int parse_align(const char *s, size_t len, uint64_t *out)
  */
 int parse_format_size(uint64_t v, char *buf, size_t n)
 {
-	static const char suffix[] = "KMGT";
-
-	if (v != 0) {
-		for (int i = 3; i >= 0; i--) {
-			unsigned shift = 10 * (unsigned)(i + 1);
-
-			if ((v & ((UINT64_C(1) << shift) - 1)) == 0)
-				return snprintf(buf, n, "%" PRIu64 "%c", v >> shift, suffix[i]);
-		}
-	}
-	return snprintf(buf, n, "%" PRIu64, v);
+	return heap_format_size(v, buf, n);
 }
 
 /**

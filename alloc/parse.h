@@ -24,12 +24,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum umm_cache {
-	UMM_CACHE_CACHED = 0,
-	UMM_CACHE_UNCACHED = 1,
-	UMM_CACHE_WRITECOMBINE = 2,
-	UMM_CACHE_NR
-};
+/*
+ * enum umm_cache, UMM_HEAP_NAME_MAX and the heap-name rule belong to the heaps
+ * (heaps/ takes nothing from alloc/). The path is spelled out because parse.c
+ * is also built with only alloc/ and include/ on the path (tests/fuzz).
+ */
+#include "../heaps/heap_defs.h"
+
 enum umm_sync {
 	UMM_SYNC_CPU = 0,
 	UMM_SYNC_CPU_READ,
@@ -38,7 +39,6 @@ enum umm_sync {
 	UMM_SYNC_NR
 };
 
-#define UMM_HEAP_NAME_MAX 64 /* including the NUL */
 #define UMM_DEVICES_MAX 16 /* device paths in one list */
 #define UMM_HEAP_LIST_MAX 16 /* names in one heap=LIST */
 #define UMM_DEVICE_PATH_MAX 255 /* bytes of one device path */

@@ -25,21 +25,30 @@
 #include <unistd.h>
 #include <xf86drm.h>
 
-#include "heap.h"
+#include "heap_i.h"
 
 #define DEVICE_DRM_MAJOR 226
 #define DEVICE_CACHE_MAX 16
 
-static struct {
-	dev_t rdev;
-	int fd;
-} device_cache[DEVICE_CACHE_MAX];
-static unsigned device_cached;
-static pthread_mutex_t device_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * The cache is one process-wide object, not a heap's priv: the devices of
+ * user.umm.devices need not be heaps at all, two heaps must not open the same
+ * device twice, and heap_device_check() and heap_device_import() are called
+ * by alloc/ with no heap or handle to reach one through.
+ * heap_release_all() empties it.
+ */
+static struct device_cache {
+	pthread_mutex_t lock;
+	unsigned n;
+	struct {
+		dev_t rdev;
+		int fd;
+	} ent[DEVICE_CACHE_MAX];
+} devices = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /*
  * An fd of DRM device @dev that has PRIME import, from the cache or opened
- * now. Called with device_lock held. Returns the fd (owned by the cache) or
+ * now. Called with devices.lock held. Returns the fd (owned by the cache) or
  * -errno with the reason in @why.
  */
 static int device_open(const char *dev, char *why, size_t n)
@@ -57,9 +66,9 @@ static int device_open(const char *dev, char *why, size_t n)
 		snprintf(why, n, "%s: only DRM devices can be checked for import", dev);
 		return -EOPNOTSUPP;
 	}
-	for (unsigned i = 0; i < device_cached; i++)
-		if (device_cache[i].rdev == st.st_rdev)
-			return device_cache[i].fd;
+	for (unsigned i = 0; i < devices.n; i++)
+		if (devices.ent[i].rdev == st.st_rdev)
+			return devices.ent[i].fd;
 	fd = open(dev, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		ret = -errno;
@@ -73,18 +82,16 @@ static int device_open(const char *dev, char *why, size_t n)
 		close(fd);
 		return -EOPNOTSUPP;
 	}
-	if (device_cached < DEVICE_CACHE_MAX) {
-		device_cache[device_cached].rdev = st.st_rdev;
-		device_cache[device_cached].fd = fd;
-		device_cached++;
-	} else {
-		/* a full cache: replace the oldest entry, whose fd no caller holds now */
-		close(device_cache[0].fd);
-		memmove(&device_cache[0], &device_cache[1],
-			sizeof(device_cache[0]) * (DEVICE_CACHE_MAX - 1));
-		device_cache[DEVICE_CACHE_MAX - 1].rdev = st.st_rdev;
-		device_cache[DEVICE_CACHE_MAX - 1].fd = fd;
+	if (devices.n == DEVICE_CACHE_MAX) {
+		/* a full cache: drop the oldest entry, whose fd no caller holds now */
+		close(devices.ent[0].fd);
+		memmove(&devices.ent[0], &devices.ent[1],
+			sizeof(devices.ent[0]) * (DEVICE_CACHE_MAX - 1));
+		devices.n--;
 	}
+	devices.ent[devices.n].rdev = st.st_rdev;
+	devices.ent[devices.n].fd = fd;
+	devices.n++;
 	return fd;
 }
 
@@ -103,9 +110,9 @@ int heap_device_check(const char *dev, char *why, size_t n)
 {
 	int fd;
 
-	pthread_mutex_lock(&device_lock);
+	pthread_mutex_lock(&devices.lock);
 	fd = device_open(dev, why, n);
-	pthread_mutex_unlock(&device_lock);
+	pthread_mutex_unlock(&devices.lock);
 	return fd < 0 ? fd : 0;
 }
 
@@ -126,7 +133,7 @@ int heap_device_import(const char *dev, int dmabuf_fd, char *why, size_t n)
 	uint32_t handle;
 	int fd, ret;
 
-	pthread_mutex_lock(&device_lock);
+	pthread_mutex_lock(&devices.lock);
 	fd = device_open(dev, why, n);
 	if (fd < 0) {
 		ret = fd;
@@ -140,18 +147,20 @@ int heap_device_import(const char *dev, int dmabuf_fd, char *why, size_t n)
 	drmCloseBufferHandle(fd, handle);
 	ret = 0;
 out:
-	pthread_mutex_unlock(&device_lock);
+	pthread_mutex_unlock(&devices.lock);
 	return ret;
 }
 
 /**
  * heap_device_release() - close the device fds the checks keep
+ *
+ * Called by heap_release_all(); the cache fills again on the next check.
  */
 void heap_device_release(void)
 {
-	pthread_mutex_lock(&device_lock);
-	for (unsigned i = 0; i < device_cached; i++)
-		close(device_cache[i].fd);
-	device_cached = 0;
-	pthread_mutex_unlock(&device_lock);
+	pthread_mutex_lock(&devices.lock);
+	for (unsigned i = 0; i < devices.n; i++)
+		close(devices.ent[i].fd);
+	devices.n = 0;
+	pthread_mutex_unlock(&devices.lock);
 }

@@ -35,7 +35,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "heap.h"
+#include "heap_i.h"
 
 #define DMA_HEAP_DIR "/dev/dma_heap"
 #define DMA_HEAP_PREFIX "dma-heap:"
@@ -137,6 +137,7 @@ static void dma_heap_setup(struct heap *h, const char *heap_name, const char *na
 	uint64_t cma = contig ? meminfo_bytes("CmaTotal:") : 0;
 
 	memset(h, 0, sizeof(*h));
+	/* the caller checked that @heap_name, NUL included, fits */
 	memcpy(h->name, heap_name, sizeof(h->name));
 	h->ops = &dma_heap_ops;
 	h->priv = (void *)(intptr_t)fd;
@@ -153,20 +154,16 @@ static void dma_heap_setup(struct heap *h, const char *heap_name, const char *na
 	h->caps.growable = false;
 }
 
-/**
- * dma_heap_probe_all() - set up one heap per entry of /dev/dma_heap
- * @heaps: room for @max heaps
- * @n:     set to the number of heaps filled
- *
- * Entries come in name order; one that cannot be opened, or whose
- * "dma-heap:NAME" is not a valid heap name, is skipped. Each heap keeps its
- * device open until heap_release_all().
- * Returns 0 (also with *@n == 0, where there is no /dev/dma_heap) or -errno.
+/*
+ * One heap per entry of /dev/dma_heap, in name order; an entry that cannot be
+ * opened, or whose "dma-heap:NAME" does not fit a heap name, is skipped (the
+ * core drops a name with bytes a heap name may not have). Each heap keeps its
+ * device open in its priv until its release. Returns 0 (also with *@n == 0,
+ * where there is no /dev/dma_heap) or -errno, with nothing kept open.
  */
-int dma_heap_probe_all(struct heap *heaps, unsigned max, unsigned *n)
+static int dma_heap_probe(struct heap *heaps, unsigned max, unsigned *n)
 {
 	char full[sizeof(DMA_HEAP_PREFIX) + sizeof(((struct dirent *)0)->d_name)];
-	char check[UMM_HEAP_NAME_MAX];
 	struct dirent **ents;
 	int cnt, dfd;
 
@@ -186,13 +183,12 @@ int dma_heap_probe_all(struct heap *heaps, unsigned max, unsigned *n)
 		int len = snprintf(full, sizeof(full), DMA_HEAP_PREFIX "%s", name);
 		int fd;
 
-		if (*n >= max || len < 0 || (size_t)len >= UMM_HEAP_NAME_MAX ||
-		    parse_heap_name(full, (size_t)len, check))
+		if (*n >= max || len < 0 || (size_t)len >= UMM_HEAP_NAME_MAX)
 			continue;
 		fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		dma_heap_setup(&heaps[*n], check, name, fd);
+		dma_heap_setup(&heaps[*n], full, name, fd);
 		(*n)++;
 	}
 	for (int i = 0; i < cnt; i++)
@@ -201,3 +197,8 @@ int dma_heap_probe_all(struct heap *heaps, unsigned max, unsigned *n)
 	close(dfd);
 	return 0;
 }
+
+const struct heap_backend dma_heap_heap_backend = {
+	.name = "dma-heap",
+	.probe = dma_heap_probe,
+};

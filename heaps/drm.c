@@ -29,7 +29,7 @@
 #include <unistd.h>
 #include <xf86drm.h>
 
-#include "heap.h"
+#include "heap_i.h"
 
 #define DRM_DIR "/dev/dri"
 #define DRM_DUMB_BPP 32
@@ -169,17 +169,14 @@ err_close:
 	return -1;
 }
 
-/**
- * drm_heap_probe_all() - set up one heap per DRM card node that can export
- * @heaps: room for @max heaps
- * @n:     set to the number of heaps filled
- *
- * /dev/dri/cardN in the order of N; a card that cannot be opened, or cannot
- * make, export and map a dumb buffer, is skipped. Each heap keeps its card open
- * until heap_release_all().
- * Returns 0 (also with *@n == 0, where there is no /dev/dri) or -errno.
+/*
+ * One heap per DRM card node that can export, /dev/dri/cardN in the order of
+ * N; a card that cannot be opened, or cannot make, export and map a dumb
+ * buffer, is skipped. Each heap keeps its card open in its priv until its
+ * release. Returns 0 (also with *@n == 0, where there is no /dev/dri) or
+ * -errno, with nothing kept open.
  */
-int drm_heap_probe_all(struct heap *heaps, unsigned max, unsigned *n)
+static int drm_heap_probe(struct heap *heaps, unsigned max, unsigned *n)
 {
 	struct dirent **ents;
 	int cnt, dirfd;
@@ -223,3 +220,8 @@ int drm_heap_probe_all(struct heap *heaps, unsigned max, unsigned *n)
 	close(dirfd);
 	return 0;
 }
+
+const struct heap_backend drm_heap_backend = {
+	.name = "drm",
+	.probe = drm_heap_probe,
+};

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * heap.c - the heap core: checks every request once, then calls the backend.
+ * heap.c - the heap core: the registry of backends, the checks every request
+ * passes once before its backend sees it, and the helpers backends share.
+ *
+ * Nothing here knows a backend: they are reached only through the registry
+ * table and their ops.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -10,9 +14,26 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "heap.h"
+#include "heap_i.h"
+
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * The registry: every backend, in the order heaps are preferred by default.
+ * HEAP_BACKENDS comes from the list in heaps/meson.build (heap_backends.h).
+ */
+static const struct heap_backend *const heap_backends[] = {
+#define HEAP_BACKEND(id) &id##_heap_backend,
+	HEAP_BACKENDS
+#undef HEAP_BACKEND
+};
 
 /**
  * heap_page_round() - round @size up to the page size
@@ -169,6 +190,37 @@ int heap_reopen(const struct heap_buf *buf, int accmode, bool *dmabuf)
 }
 
 /**
+ * heap_memfd_new() - a new sealable memfd, mode 0600, named @name
+ * @name:        its name, as /proc/PID/fd shows it ("memfd:@name")
+ * @extra_flags: MFD_* flags beyond MFD_CLOEXEC|MFD_ALLOW_SEALING (MFD_HUGETLB...)
+ *
+ * MFD_NOEXEC_SEAL is asked for and dropped on kernels that lack it.
+ * Returns the fd (owned by the caller) or -errno.
+ */
+int heap_memfd_new(const char *name, unsigned extra_flags)
+{
+	unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | extra_flags;
+	int fd;
+
+	fd = memfd_create(name, flags | MFD_NOEXEC_SEAL);
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create(name, flags);
+	if (fd < 0)
+		return -errno;
+	/*
+	 * A holder of a read-only export could otherwise reopen the memfd
+	 * read-write through /proc/PID/fd: its inode is 0777 by default.
+	 */
+	if (fchmod(fd, 0600) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/**
  * heap_memory_fits() - could @size more bytes of RAM be had now?
  *
  * For heaps that take pages from the page allocator as they go (the system
@@ -220,6 +272,11 @@ int heap_dmabuf_sync(int dmabuf_fd, unsigned flags)
  * The ops of heaps whose memory is a dma-buf the daemon maps (no memfd):
  * dma-heap:NAME and drm:cardN. A dma-buf's size is fixed when it is made.
  */
+
+/**
+ * heap_mapped_seal() - seal a mapped dma-buf: nothing to do, its size is fixed
+ * Returns 0.
+ */
 int heap_mapped_seal(struct heap *h, struct heap_buf *buf)
 {
 	(void)h;
@@ -227,6 +284,9 @@ int heap_mapped_seal(struct heap *h, struct heap_buf *buf)
 	return 0;
 }
 
+/**
+ * heap_mapped_free() - unmap @buf and close its dma-buf
+ */
 void heap_mapped_free(struct heap *h, struct heap_buf *buf)
 {
 	(void)h;
@@ -236,6 +296,10 @@ void heap_mapped_free(struct heap *h, struct heap_buf *buf)
 		close(buf->dmabuf_fd);
 }
 
+/**
+ * heap_mapped_sync() - begin or end CPU access to @buf's dma-buf
+ * Returns 0 or -errno, as heap_dmabuf_sync().
+ */
 int heap_mapped_sync(struct heap *h, struct heap_buf *buf, unsigned flags)
 {
 	(void)h;
@@ -268,59 +332,105 @@ int heap_describe(const struct heap *h, char *out, size_t n)
 	char modes[64] = "";
 	size_t len = 0;
 
-	parse_format_size(h->caps.align, align, sizeof(align));
+	heap_format_size(h->caps.align, align, sizeof(align));
 	if (h->caps.max_size)
-		parse_format_size(h->caps.max_size, max, sizeof(max));
+		heap_format_size(h->caps.max_size, max, sizeof(max));
 	if (h->caps.contiguous)
-		parse_format_size(h->caps.contig_max, contig, sizeof(contig));
+		heap_format_size(h->caps.contig_max, contig, sizeof(contig));
 	for (int m = 0; m < UMM_CACHE_NR; m++) {
 		if (!(h->caps.cache_modes & (1u << m)))
 			continue;
 		len += snprintf(modes + len, sizeof(modes) - len, "%s%s", len ? "," : "",
-				parse_cache_name(m));
+				heap_cache_name((enum umm_cache)m));
 	}
 	return snprintf(out, n, "%s dmabuf=%s contiguous=%s cache=%s max_size=%s align=%s", h->name,
 			h->caps.dmabuf ? "yes" : "no", h->caps.contiguous ? contig : "no", modes,
 			max, align);
 }
 
+/*
+ * Keep the @got heaps @b filled at @heaps whose names are valid heap names of
+ * @b's kind ("kind" or "kind:SUB"); release and drop the others, so no
+ * backend checks its own names. Returns how many are kept, packed at @heaps.
+ */
+static unsigned heap_keep_named(const struct heap_backend *b, struct heap *heaps, unsigned got)
+{
+	size_t klen = strlen(b->name);
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < got; i++) {
+		struct heap *h = &heaps[i];
+		size_t len = strnlen(h->name, sizeof(h->name));
+
+		if (heap_name_valid(h->name, len) && !strncmp(h->name, b->name, klen) &&
+		    (!h->name[klen] || h->name[klen] == ':')) {
+			if (kept != i)
+				heaps[kept] = *h;
+			kept++;
+			continue;
+		}
+		if (h->ops && h->ops->release)
+			h->ops->release(h);
+	}
+	memset(&heaps[kept], 0, sizeof(*heaps) * (got - kept));
+	return kept;
+}
+
 /**
- * heap_discover() - probe every backend; fills @heaps in default preference order
+ * heap_discover() - probe every backend of the registry into @heaps
+ * @heaps: room for @max heaps
+ * @max:   at least the number of required backends (1: memfd)
+ * @n:     set to the number of heaps found
  *
- * The order: udmabuf (memfd pages a device can use), every dma-heap:NAME,
- * every drm:cardN, then memfd, which is always present and always last. A
- * backend that is missing or fails to probe is left out; only memfd failing
- * is an error. Returns 0 or -errno; *@n heaps were found.
+ * The heaps come in the registry's order, the default preference order (as
+ * heaps/meson.build lists it: udmabuf, memfd pages a device can use; every
+ * dma-heap:NAME; every drm:cardN; then memfd, always present and last). A backend
+ * that is missing or fails to probe is left out; only a required one (memfd)
+ * failing is an error. Every heap found keeps what it opened until
+ * heap_release_all().
+ * Returns 0, -ENOSPC when @max is too small, or the required backend's -errno
+ * (then nothing is kept and *@n is 0).
  */
 int heap_discover(struct heap *heaps, unsigned max, unsigned *n)
 {
-	unsigned got;
-	int ret;
+	unsigned reserved = 0;
 
 	*n = 0;
-	if (max < 1)
+	for (size_t i = 0; i < ARRAY_SIZE(heap_backends); i++)
+		reserved += heap_backends[i]->required;
+	if (max < 1 || max < reserved)
 		return -ENOSPC;
-	/* the last slot is kept for memfd */
 	memset(heaps, 0, sizeof(*heaps) * max);
-	if (*n < max - 1 && !udmabuf_heap_probe(&heaps[*n]))
-		(*n)++;
-	if (*n < max - 1 && !dma_heap_probe_all(heaps + *n, max - 1 - *n, &got))
+	for (size_t i = 0; i < ARRAY_SIZE(heap_backends); i++) {
+		const struct heap_backend *b = heap_backends[i];
+		unsigned room, got = 0;
+		int ret;
+
+		/* the slots of the required backends still to come are not offered */
+		reserved -= b->required;
+		room = max - *n - reserved;
+		if (!room)
+			continue;
+		ret = b->probe(&heaps[*n], room, &got);
+		if (ret) {
+			got = 0;
+			memset(&heaps[*n], 0, sizeof(*heaps) * room);
+		}
+		got = heap_keep_named(b, &heaps[*n], got);
+		if (b->required && !got) {
+			heap_release_all(heaps, *n);
+			*n = 0;
+			return ret ? ret : -ENODEV;
+		}
 		*n += got;
-	if (*n < max - 1 && !drm_heap_probe_all(heaps + *n, max - 1 - *n, &got))
-		*n += got;
-	memset(&heaps[*n], 0, sizeof(heaps[*n]));
-	ret = memfd_heap_probe(&heaps[*n]);
-	if (ret) {
-		heap_release_all(heaps, *n);
-		*n = 0;
-		return ret;
 	}
-	(*n)++;
 	return 0;
 }
 
 /**
  * heap_release_all() - close what heap_discover() kept open
+ * @heaps: heaps heap_discover() filled (or a subset of them)
+ * @n:     their number
  *
  * Every buffer of these heaps must have been freed. Also closes the device
  * fds heap_device_check() and heap_device_import() keep.

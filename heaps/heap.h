@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * heap.h - the heap interface: one backend a file, each behind a static const ops table.
+ * heap.h - the heap interface alloc/ and fs/ use: one backend a file, each
+ * behind a static const ops table.
  *
- * The core (heap.c) checks sizes and alignment once, so backends never repeat it.
- * No FUSE header may be included here or in any backend.
+ * The core (heap.c) checks sizes, alignment and names once, so backends never
+ * repeat it. heaps/ takes nothing from alloc/ and includes no FUSE header;
+ * what a backend needs beyond this file is in heap_i.h.
  */
 #ifndef UMM_HEAP_H
 #define UMM_HEAP_H
@@ -13,7 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "parse.h"
+#include "heap_defs.h"
 
 #define HEAP_PAGE_SIZE 4096ULL
 #define HEAP_HUGE_SIZE (2ULL << 20)
@@ -125,43 +127,27 @@ struct heap {
 	void *priv;
 };
 
-/* heap.c */
+/* heap.c: the requests, checked once, then passed to the backend */
 int heap_alloc(struct heap *h, const struct heap_req *req, struct heap_buf *out);
 int heap_resize(struct heap *h, struct heap_buf *buf, uint64_t size);
 int heap_seal(struct heap *h, struct heap_buf *buf);
 int heap_adopt(struct heap *h, const struct heap_req *req, struct heap_buf *buf);
-struct heap *heap_staging(void);
 void heap_free(struct heap *h, struct heap_buf *buf);
 int heap_sync(struct heap *h, struct heap_buf *buf, unsigned flags);
 int heap_reopen(const struct heap_buf *buf, int accmode, bool *dmabuf);
-/* seal (a no-op), free and sync of heaps whose memory is a mapped dma-buf */
-int heap_mapped_seal(struct heap *h, struct heap_buf *buf);
-void heap_mapped_free(struct heap *h, struct heap_buf *buf);
-int heap_mapped_sync(struct heap *h, struct heap_buf *buf, unsigned flags);
-int heap_describe(const struct heap *h, char *out, size_t n);
+/* heap.c: the registry */
 int heap_discover(struct heap *heaps, unsigned max, unsigned *n);
 void heap_release_all(struct heap *heaps, unsigned n);
+int heap_describe(const struct heap *h, char *out, size_t n);
+/* heap.c: helpers */
 uint64_t heap_page_round(uint64_t size);
-int heap_memory_fits(uint64_t size);
-int heap_dmabuf_sync(int dmabuf_fd, unsigned flags);
 int heap_dmabuf_set_name(int dmabuf_fd, const char *name);
 
 /* memfd.c */
-int heap_memfd_new(const char *name, unsigned extra_flags);
-int memfd_heap_probe(struct heap *h);
-
-/* udmabuf.c */
-int udmabuf_heap_probe(struct heap *h);
-
-/* dma_heap.c */
-int dma_heap_probe_all(struct heap *heaps, unsigned max, unsigned *n);
-
-/* drm.c */
-int drm_heap_probe_all(struct heap *heaps, unsigned max, unsigned *n);
+struct heap *heap_staging(void);
 
 /* device.c */
 int heap_device_check(const char *dev, char *why, size_t n);
 int heap_device_import(const char *dev, int dmabuf_fd, char *why, size_t n);
-void heap_device_release(void);
 
 #endif /* UMM_HEAP_H */

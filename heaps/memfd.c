@@ -8,6 +8,9 @@
  * one huge page is physically contiguous, and the kernel reserves the pages at
  * mmap time, so the daemon maps the buffer once at allocation and serves reads
  * and writes through that mapping (hugetlbfs has no write(2)).
+ *
+ * Also the staging heap (heap_staging()): the same ops, plain growable memfds
+ * for buffers still being filled, before their heap is chosen.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,14 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "heap.h"
+#include "heap_i.h"
 
-#ifndef MFD_NOEXEC_SEAL
-#define MFD_NOEXEC_SEAL 0x0008U
-#endif
 #ifndef MFD_HUGE_2MB
 #define MFD_HUGE_2MB (21U << 26)
 #endif
@@ -40,36 +39,6 @@ static long read_long(const char *path)
 		v = strtol(buf, NULL, 10);
 	fclose(f);
 	return v;
-}
-
-/**
- * heap_memfd_new() - a new sealable memfd, mode 0600, named @name
- * @extra_flags: MFD_* flags beyond MFD_CLOEXEC|MFD_ALLOW_SEALING (MFD_HUGETLB...)
- *
- * MFD_NOEXEC_SEAL is asked for and dropped on kernels that lack it.
- * Returns the fd (owned by the caller) or -errno.
- */
-int heap_memfd_new(const char *name, unsigned extra_flags)
-{
-	unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | extra_flags;
-	int fd;
-
-	fd = memfd_create(name, flags | MFD_NOEXEC_SEAL);
-	if (fd < 0 && errno == EINVAL)
-		fd = memfd_create(name, flags);
-	if (fd < 0)
-		return -errno;
-	/*
-	 * A holder of a read-only export could otherwise reopen the memfd
-	 * read-write through /proc/PID/fd: its inode is 0777 by default.
-	 */
-	if (fchmod(fd, 0600) < 0) {
-		int ret = -errno;
-
-		close(fd);
-		return ret;
-	}
-	return fd;
 }
 
 static int memfd_heap_alloc(struct heap *h, const struct heap_req *req, struct heap_buf *out)
@@ -172,15 +141,18 @@ static const struct heap_ops memfd_heap_ops = {
 	.free = memfd_heap_free,
 };
 
-/**
- * memfd_heap_probe() - set up the memfd heap in @h
- * Returns 0 or -errno (memfd_create missing).
+/*
+ * The one memfd heap. Only memfd_create() missing makes it fail, and then
+ * discovery fails: there is no heap without it.
  */
-int memfd_heap_probe(struct heap *h)
+static int memfd_heap_probe(struct heap *heaps, unsigned max, unsigned *n)
 {
 	long huge = read_long("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages");
+	struct heap *h = &heaps[0];
 	int fd = heap_memfd_new("umm-probe", 0);
 
+	(void)max;
+	*n = 0;
 	if (fd < 0)
 		return fd;
 	close(fd);
@@ -193,9 +165,21 @@ int memfd_heap_probe(struct heap *h)
 	h->caps.contiguous = huge > 0;
 	h->caps.contig_max = huge > 0 ? HEAP_HUGE_SIZE : 0;
 	h->caps.align = huge > 0 ? HEAP_HUGE_SIZE : HEAP_PAGE_SIZE;
+	*n = 1;
 	return 0;
 }
 
+const struct heap_backend memfd_heap_backend = {
+	.name = "memfd",
+	.probe = memfd_heap_probe,
+	.required = true,
+};
+
+/*
+ * The staging heap stays a file-scope object, not state in a priv: it holds
+ * nothing that changes (no fd, no count; only constants), and heap_staging()
+ * takes no handle to hang it on, because alloc/ asks for it with none.
+ */
 static struct heap staging_heap = {
 	.name = "staging",
 	.ops = &memfd_heap_ops,
@@ -209,8 +193,9 @@ static struct heap staging_heap = {
 /**
  * heap_staging() - the heap of buffers still being filled: plain growable memfds
  *
- * Not a choosable heap; a buffer is staged here until its size is fixed, then
- * its heap adopts the memfd or allocates and copies.
+ * Not a choosable heap, not in the registry; a buffer is staged here until
+ * its size is fixed, then its heap adopts the memfd or allocates and copies.
+ * Returns the one staging heap, valid for the process's life.
  */
 struct heap *heap_staging(void)
 {

@@ -9,10 +9,13 @@
  * seal time, with no copy. The kernel refuses a memfd that could shrink (the
  * dma-buf pins its pages), so the size is fixed before UDMABUF_CREATE.
  *
- * Limits are the module's: size_limit_mb caps one buffer (64 MiB by default);
- * list_limit caps the entries of UDMABUF_CREATE_LIST, which is not used here
- * (one memfd, one entry). Both are read at probe time; the size limit is read
- * again when the kernel refuses a size, as root may change it at run time.
+ * Limits are the module's: size_limit_mb caps one buffer (64 MiB by default),
+ * read at probe time and again when the kernel refuses a size, as root may
+ * change it at run time. list_limit caps the entries of UDMABUF_CREATE_LIST,
+ * which is not used here (one memfd, one entry).
+ *
+ * /dev/udmabuf is opened by the probe and kept in the heap's priv until its
+ * release: no state at file scope.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,15 +28,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "heap.h"
+#include "heap_i.h"
 
 #define UDMABUF_DEV "/dev/udmabuf"
 #define UDMABUF_PARAMS "/sys/module/udmabuf/parameters/"
 #define UDMABUF_SIZE_LIMIT_MB_DEFAULT 64
-#define UDMABUF_LIST_LIMIT_DEFAULT 1024
 
-/* the /dev/udmabuf fd, open for the daemon's life; -1 before the probe */
-static int udmabuf_dev_fd = -1;
+/* the heap's /dev/udmabuf fd lives in h->priv for the daemon's life */
+static int udmabuf_dev_fd(const struct heap *h)
+{
+	return (int)(intptr_t)h->priv;
+}
 
 static long read_param(const char *name, long dflt)
 {
@@ -63,10 +68,10 @@ static uint64_t udmabuf_size_limit(void)
 
 /*
  * Wrap @memfd (size fixed and sealed against shrinking) as a dma-buf of @size
- * bytes. Returns the dma-buf fd or -errno: -ENOSPC above the module's limit,
- * which the kernel reports as EINVAL (E2BIG on some versions).
+ * bytes with @h's device. Returns the dma-buf fd or -errno: -ENOSPC above the
+ * module's limit, which the kernel reports as EINVAL (E2BIG on some versions).
  */
-static int udmabuf_wrap(int memfd, uint64_t size)
+static int udmabuf_wrap(struct heap *h, int memfd, uint64_t size)
 {
 	struct udmabuf_create create = {
 		.memfd = (__u32)memfd,
@@ -77,7 +82,7 @@ static int udmabuf_wrap(int memfd, uint64_t size)
 	int fd, err;
 
 	do {
-		fd = ioctl(udmabuf_dev_fd, UDMABUF_CREATE, &create);
+		fd = ioctl(udmabuf_dev_fd(h), UDMABUF_CREATE, &create);
 	} while (fd < 0 && errno == EINTR);
 	if (fd >= 0)
 		return fd;
@@ -94,7 +99,7 @@ static int udmabuf_wrap(int memfd, uint64_t size)
  * be foreseen comes first; if the kernel still refuses the wrap, @buf is left
  * sealed (and marked so) at its page-rounded size and the error is returned.
  */
-static int udmabuf_make(struct heap_buf *buf, const char *name)
+static int udmabuf_make(struct heap *h, struct heap_buf *buf, const char *name)
 {
 	uint64_t size = heap_page_round(buf->size);
 	struct stat st;
@@ -112,7 +117,7 @@ static int udmabuf_make(struct heap_buf *buf, const char *name)
 	if (fcntl(buf->fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK) < 0)
 		return -errno;
 	buf->sealed = true;
-	dfd = udmabuf_wrap(buf->fd, size);
+	dfd = udmabuf_wrap(h, buf->fd, size);
 	if (dfd < 0)
 		return dfd;
 	heap_dmabuf_set_name(dfd, name ? name : "umm");
@@ -132,9 +137,7 @@ static int udmabuf_heap_alloc(struct heap *h, const struct heap_req *req, struct
 	struct heap_buf buf = { .dmabuf_fd = -1, .size = req->size, .align = HEAP_PAGE_SIZE };
 	int ret;
 
-	(void)h;
-	if (req->contiguous || req->align > HEAP_PAGE_SIZE)
-		return -EOPNOTSUPP;
+	/* contiguity and alignment above a page never get here (caps) */
 	buf.fd = heap_memfd_new(req->name ? req->name : "umm", 0);
 	if (buf.fd < 0)
 		return buf.fd;
@@ -143,7 +146,7 @@ static int udmabuf_heap_alloc(struct heap *h, const struct heap_req *req, struct
 		goto err_close;
 	}
 	if (req->size) {
-		ret = udmabuf_make(&buf, req->name);
+		ret = udmabuf_make(h, &buf, req->name);
 		if (ret)
 			goto err_close;
 	}
@@ -169,9 +172,8 @@ static int udmabuf_heap_resize(struct heap *h, struct heap_buf *buf, uint64_t si
 
 static int udmabuf_heap_seal(struct heap *h, struct heap_buf *buf)
 {
-	(void)h;
 	if (buf->dmabuf_fd < 0 && buf->size)
-		return udmabuf_make(buf, NULL);
+		return udmabuf_make(h, buf, NULL);
 	if (fcntl(buf->fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK) < 0)
 		return -errno;
 	return 0;
@@ -180,11 +182,10 @@ static int udmabuf_heap_seal(struct heap *h, struct heap_buf *buf)
 /* the staged memfd becomes the buffer, with no copy */
 static int udmabuf_heap_adopt(struct heap *h, const struct heap_req *req, struct heap_buf *buf)
 {
-	(void)h;
 	if (req->contiguous || req->align > HEAP_PAGE_SIZE || buf->map || buf->fd < 0 ||
 	    buf->dmabuf_fd >= 0 || !buf->size)
 		return -EOPNOTSUPP;
-	return udmabuf_make(buf, req->name);
+	return udmabuf_make(h, buf, req->name);
 }
 
 static void udmabuf_heap_free(struct heap *h, struct heap_buf *buf)
@@ -206,10 +207,7 @@ static int udmabuf_heap_sync(struct heap *h, struct heap_buf *buf, unsigned flag
 
 static void udmabuf_heap_release(struct heap *h)
 {
-	(void)h;
-	if (udmabuf_dev_fd >= 0)
-		close(udmabuf_dev_fd);
-	udmabuf_dev_fd = -1;
+	close(udmabuf_dev_fd(h));
 }
 
 static const struct heap_ops udmabuf_heap_ops = {
@@ -222,23 +220,21 @@ static const struct heap_ops udmabuf_heap_ops = {
 	.release = udmabuf_heap_release,
 };
 
-/**
- * udmabuf_heap_probe() - set up the udmabuf heap in @h
- *
- * Keeps /dev/udmabuf open until heap_release_all().
- * Returns 0, -ENODEV where /dev/udmabuf cannot be opened (no such heap: not
- * an error for discovery), or -errno.
+/*
+ * The udmabuf heap, where /dev/udmabuf opens: none (0, *@n == 0) where it
+ * does not. Its fd is kept in the heap's priv until the heap's release.
  */
-int udmabuf_heap_probe(struct heap *h)
+static int udmabuf_heap_probe(struct heap *heaps, unsigned max, unsigned *n)
 {
 	long limit_mb = read_param("size_limit_mb", UDMABUF_SIZE_LIMIT_MB_DEFAULT);
-	long list_limit = read_param("list_limit", UDMABUF_LIST_LIMIT_DEFAULT);
+	struct heap *h = &heaps[0];
+	int fd;
 
-	if (udmabuf_dev_fd < 0) {
-		udmabuf_dev_fd = open(UDMABUF_DEV, O_RDWR | O_CLOEXEC);
-		if (udmabuf_dev_fd < 0)
-			return -ENODEV;
-	}
+	(void)max;
+	*n = 0;
+	fd = open(UDMABUF_DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
 	snprintf(h->name, sizeof(h->name), "udmabuf");
 	h->ops = &udmabuf_heap_ops;
 	h->caps = (struct heap_caps){
@@ -249,7 +245,12 @@ int udmabuf_heap_probe(struct heap *h)
 		.align = HEAP_PAGE_SIZE,
 		.growable = true,
 	};
-	/* not a limit on one buffer: kept only to show what the module allows */
-	h->priv = (void *)(intptr_t)list_limit;
+	h->priv = (void *)(intptr_t)fd;
+	*n = 1;
 	return 0;
 }
+
+const struct heap_backend udmabuf_heap_backend = {
+	.name = "udmabuf",
+	.probe = udmabuf_heap_probe,
+};
