@@ -1,14 +1,16 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * export.h - the export socket of umm-fs: trades an open fd of the mount for
- * the buffer's memfd or dma-buf (SPEC 6). No FUSE in here.
+ * the buffer's memfd or dma-buf (SPEC 6). No FUSE in here. The interface for
+ * main.c, which starts and stops the server from its main thread; the server
+ * runs in threads of its own. The wire protocol (lib/proto_i.h) is the
+ * business of the export_*.c files alone (export_i.h).
  */
 #ifndef UMM_FS_EXPORT_H
 #define UMM_FS_EXPORT_H
 
 #include <stdint.h>
 #include <sys/types.h>
-
-#include "proto_i.h" /* UMM_KIND_* */
 
 struct export_server;
 
@@ -29,7 +31,9 @@ struct export_ops {
 	 *           longer exists.
 	 * @accmode: the access mode of the client's fd: O_RDONLY, O_WRONLY or
 	 *           O_RDWR. The returned fd must not allow more.
-	 * @kind:    set to UMM_KIND_MEMFD or UMM_KIND_DMABUF on success.
+	 * @kind:    set to the buffer's kind on success: 1 for a memfd, 2 for a
+	 *           dma-buf (enum proto_kind in lib/proto_i.h: UMM_KIND_MEMFD,
+	 *           UMM_KIND_DMABUF). Anything else is refused with -EIO.
 	 * @size:    set to the buffer's size in bytes on success.
 	 *
 	 * Return: an fd >= 0 owned by the caller (the server sends it and closes

@@ -1,11 +1,19 @@
+// SPDX-License-Identifier: MIT
 /*
- * proto.c - encode and decode messages of the umm export socket.
+ * proto.c - the messages of the umm export socket: encode, decode, and send
+ * or receive one with its fd.
  *
- * Pure functions: no system calls, no allocation, no global state. Messages
- * are copied with memcpy so that the caller's buffer needs no alignment.
+ * Owns the wire format and the SCM_RIGHTS handling both ends share. Runs in
+ * whatever thread calls it (libumm's callers, umm-fs's export thread): no
+ * allocation, no global state. The encoders and decoders make no system call
+ * (they are fuzzed alone); messages are copied with memcpy so that the
+ * caller's buffer needs no alignment.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "proto_i.h"
 
@@ -49,7 +57,7 @@ int proto_decode_req(const void *buf, size_t len, struct umm_req *out)
 	return 0;
 }
 
-static int kind_known(uint32_t kind)
+int proto_kind_known(uint32_t kind)
 {
 	return kind == UMM_KIND_MEMFD || kind == UMM_KIND_DMABUF;
 }
@@ -71,7 +79,7 @@ int proto_encode_rep(void *buf, size_t len, uint16_t op, int32_t status, uint32_
 		.size = status ? 0 : size,
 	};
 
-	if (!op_known(op) || !status_valid(status) || (!status && !kind_known(kind)))
+	if (!op_known(op) || !status_valid(status) || (!status && !proto_kind_known(kind)))
 		return -EINVAL;
 	if (!buf || len < sizeof(rep))
 		return -EMSGSIZE;
@@ -90,8 +98,89 @@ int proto_decode_rep(const void *buf, size_t len, struct umm_rep *out)
 		return -EPROTO;
 	if (!op_known(rep.op) || !status_valid(rep.status))
 		return -EPROTO;
-	if (!rep.status && !kind_known(rep.kind))
+	if (!rep.status && !proto_kind_known(rep.kind))
 		return -EPROTO;
 	*out = rep;
+	return 0;
+}
+
+/* Room for PROTO_MAX_FDS fds, aligned as a cmsghdr must be. */
+union proto_cmsg {
+	char buf[CMSG_SPACE(PROTO_MAX_FDS * sizeof(int))];
+	struct cmsghdr align;
+};
+
+int proto_send_fd(int sock, const void *msg, size_t len, int fd, int flags)
+{
+	union proto_cmsg ctl;
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	do {
+		n = sendmsg(sock, &mh, flags | MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EPROTO;
+}
+
+int proto_recv_fd(int sock, void *buf, size_t len, unsigned int maxfds, int flags,
+		  struct proto_recvd *out)
+{
+	union proto_cmsg ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	unsigned int nfds = 0;
+	int fd = -1;
+	ssize_t n;
+
+	if (maxfds > PROTO_MAX_FDS)
+		return -EINVAL;
+	/*
+	 * CMSG_LEN, not CMSG_SPACE: CMSG_SPACE(sizeof(int)) has room for two
+	 * fds on 64-bit, and the kernel installs every fd there is room for.
+	 */
+	if (maxfds) {
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_LEN(maxfds * sizeof(int));
+	}
+	do {
+		n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); mh.msg_control && cm;
+	     cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++, nfds++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (!nfds)
+				fd = got;
+			else
+				close(got); /* only when maxfds > 1: see proto_i.h */
+		}
+	}
+	out->len = (size_t)n;
+	out->fd = fd;
+	out->nfds = nfds;
+	out->flags = mh.msg_flags;
 	return 0;
 }

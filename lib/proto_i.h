@@ -1,7 +1,11 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * proto_i.h - wire protocol of the umm export socket (private).
  *
- * Compiled into both libumm and umm-fs. The socket is AF_UNIX SOCK_SEQPACKET,
+ * Owns the message formats and the one way each end sends or receives a
+ * message with its fd. Built once as the static library umm_proto
+ * (lib/meson.build: proto_dep), which libumm, umm-fs and the tests link. No
+ * function here keeps state: any thread may call any of them. The socket is AF_UNIX SOCK_SEQPACKET,
  * so one message is one request or one reply, never split. Both ends live on
  * the same host: integers are in host byte order, structs have no padding.
  *
@@ -11,8 +15,9 @@
  *                     with one fd (the memfd or dma-buf) when status == 0 and
  *                     none otherwise.
  *
- * The decoders are pure (bytes in, struct or -errno out, no system calls):
- * they are the fuzzing surface of the daemon.
+ * The encoders and decoders are pure (bytes in, struct or -errno out, no
+ * system calls): they are the fuzzing surface of the daemon. Only
+ * proto_send_fd() and proto_recv_fd() touch a socket.
  */
 #ifndef UMM_PROTO_I_H
 #define UMM_PROTO_I_H
@@ -25,12 +30,29 @@
 	((uint32_t)'U' | (uint32_t)'M' << 8 | (uint32_t)'M' << 16 | (uint32_t)'1' << 24)
 #define UMM_PROTO_VERSION 1
 
-/* Operations (umm_req.op, echoed in umm_rep.op). */
-#define UMM_OP_EXPORT 1
+/**
+ * enum proto_op - operations (umm_req.op, echoed in umm_rep.op)
+ * @UMM_OP_EXPORT: trade the fd sent along for the buffer's memfd or dma-buf.
+ */
+enum proto_op {
+	UMM_OP_EXPORT = 1,
+};
 
-/* What the fd of a successful reply is (umm_rep.kind). */
-#define UMM_KIND_MEMFD 1
-#define UMM_KIND_DMABUF 2
+/**
+ * enum proto_kind - what the fd of a successful reply is (umm_rep.kind)
+ * @UMM_KIND_MEMFD:  a memfd (shmem: CPU-coherent, no sync needed).
+ * @UMM_KIND_DMABUF: a dma-buf (bracket CPU access with DMA_BUF_IOCTL_SYNC).
+ *
+ * The values are on the wire: never renumber them. alloc/store.c's
+ * umm_export() gives the same values.
+ */
+enum proto_kind {
+	UMM_KIND_MEMFD = 1,
+	UMM_KIND_DMABUF = 2,
+};
+
+/* Most fds proto_recv_fd() makes room for. */
+#define PROTO_MAX_FDS 16
 
 /* Largest errno a reply may carry (as the kernel's MAX_ERRNO). */
 #define UMM_PROTO_MAX_ERRNO 4095
@@ -107,5 +129,69 @@ int proto_encode_rep(void *buf, size_t len, uint16_t op, int32_t status, uint32_
  * range, unknown kind).
  */
 int proto_decode_rep(const void *buf, size_t len, struct umm_rep *out);
+
+/**
+ * proto_kind_known() - is @kind a known enum proto_kind value?
+ * @kind: a umm_rep.kind, or what the store gave for one.
+ *
+ * Return: 1 if it is, 0 if not.
+ */
+int proto_kind_known(uint32_t kind);
+
+/**
+ * proto_send_fd() - send one encoded message, with an fd if there is one.
+ * @sock:  a connected AF_UNIX SOCK_SEQPACKET socket.
+ * @msg:   the message, from proto_encode_req() or proto_encode_rep().
+ * @len:   its length.
+ * @fd:    sent along (SCM_RIGHTS) if >= 0; not consumed: the caller still
+ *         owns and closes it.
+ * @flags: extra sendmsg() flags (MSG_DONTWAIT, or 0); MSG_NOSIGNAL is always
+ *         added, so a peer that hung up gives -EPIPE, never SIGPIPE.
+ *
+ * Retries on EINTR. Blocks only if @sock does and @flags lacks MSG_DONTWAIT.
+ *
+ * Return: 0 once the whole message went out, -EPROTO if only part did, or
+ * the -errno of sendmsg() (-EAGAIN, -EPIPE, -ECONNRESET, ...).
+ */
+int proto_send_fd(int sock, const void *msg, size_t len, int fd, int flags);
+
+/**
+ * struct proto_recvd - what proto_recv_fd() received
+ * @len:   bytes of the message (at most the room given); 0 at end of stream.
+ * @fd:    the first fd the message carried (FD_CLOEXEC set), owned by the
+ *         caller, or -1.
+ * @nfds:  how many fds the message carried, as far as there was room.
+ * @flags: the msg_flags of recvmsg(): MSG_TRUNC (the message was longer
+ *         than the room), MSG_CTRUNC (it carried fds there was no room for).
+ */
+struct proto_recvd {
+	size_t len;
+	int fd;
+	unsigned int nfds;
+	int flags;
+};
+
+/**
+ * proto_recv_fd() - receive one message and the fds it carries.
+ * @sock:   an AF_UNIX SOCK_SEQPACKET socket.
+ * @buf:    room for the message.
+ * @len:    size of @buf; make it larger than any valid message to see a
+ *          longer one as MSG_TRUNC.
+ * @maxfds: room for this many fds, at most PROTO_MAX_FDS. The kernel drops
+ *          the rest unopened (and sets MSG_CTRUNC): 0 receives none at all.
+ * @flags:  extra recvmsg() flags (MSG_DONTWAIT, or 0); MSG_CMSG_CLOEXEC is
+ *          always added.
+ * @out:    filled on success.
+ *
+ * Keeps the first fd in @out->fd and closes every other one at once. A
+ * close(2) can wait for the daemon of another FUSE filesystem, so a caller
+ * that must never wait for a peer passes @maxfds 0 or 1: there is then never
+ * an extra fd to close. Retries on EINTR.
+ *
+ * Return: 0, -EINVAL if @maxfds is too large, or the -errno of recvmsg()
+ * (-EAGAIN when nothing is waiting and @flags has MSG_DONTWAIT).
+ */
+int proto_recv_fd(int sock, void *buf, size_t len, unsigned int maxfds, int flags,
+		  struct proto_recvd *out);
 
 #endif /* UMM_PROTO_I_H */
