@@ -1,138 +1,219 @@
 // SPDX-License-Identifier: MIT
 /*
- * tool.c - helpers of the tools that mount umm-fs themselves.
+ * tool.c - what every tool needs: its name and its messages, paths that must
+ * fit, the clock, the signals that end a run, numbers from the command line.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tool_i.h"
 
+/* The program ("umm-demo"): for --version, and "beside umm-demo" in messages. */
+static const char *prog = "umm";
+/* The prefix of every message: the program, or "umm-demo producer" in a role. */
+static char tag[32] = "umm";
+
+volatile sig_atomic_t tool_signal;
+
 /**
- * tool_is_executable() - is @path a regular file we may execute?
+ * tool_init() - name the program: first thing in main().
+ * @name: "umm-ls", "umm-demo" or "umm-bench"; must outlive every message.
  */
-bool tool_is_executable(const char *path)
+void tool_init(const char *name)
 {
-	struct stat st;
+	prog = name;
+	snprintf(tag, sizeof(tag), "%s", name);
+}
 
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+/* The program, as tool_init() named it. */
+const char *tool_name(void)
+{
+	return prog;
+}
+
+/* The prefix of our messages from now on (cut to 31 bytes). */
+void tool_set_tag(const char *t)
+{
+	snprintf(tag, sizeof(tag), "%s", t);
+}
+
+/* The prefix of our messages. */
+const char *tool_tag(void)
+{
+	return tag;
 }
 
 /**
- * tool_path_search() - the first executable @name in $PATH
- * Return: a malloc'd path, or NULL.
- */
-char *tool_path_search(const char *name)
-{
-	const char *p = getenv("PATH");
-	char buf[PATH_MAX];
-
-	while (p && *p) {
-		size_t n = strcspn(p, ":");
-
-		if (n &&
-		    snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, name) < (int)sizeof(buf) &&
-		    tool_is_executable(buf))
-			return strdup(buf);
-		p += n;
-		if (*p == ':')
-			p++;
-	}
-	return NULL;
-}
-
-/* @rel beside this program, if executable: a malloc'd real path, or NULL. */
-static char *beside_self(const char *rel)
-{
-	char self[PATH_MAX], buf[PATH_MAX], real[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n <= 0 || (size_t)n >= sizeof(self) - 1)
-		return NULL;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	if (snprintf(buf, sizeof(buf), "%s/%s", self, rel) >= (int)sizeof(buf) ||
-	    !tool_is_executable(buf))
-		return NULL;
-	/* build/tools/../fs/umm-fs reads better as build/fs/umm-fs */
-	return strdup(realpath(buf, real) ? real : buf);
-}
-
-/**
- * tool_find() - where program @name is, when nobody said
- * @name: "umm-fs" or "umm-ls"
- * @rel:  where it is beside this program in a build tree ("../fs/umm-fs")
+ * tool_vsay() - one line "TAG: message[: strerror(@errnum)]" on @f.
+ * @f:      stdout or stderr.
+ * @errnum: an errno value to add, or 0.
+ * @fmt:    the message, printf style.
+ * @ap:     its arguments.
  *
- * In order: beside this program (a build tree), the installed one
- * (UMM_SBINDIR for umm-fs), the first in $PATH.
- * Return: a malloc'd path, or NULL.
+ * One write(2) a line: umm-demo's four processes share the terminal. A line
+ * too long for the buffer is cut short, but stays one line.
  */
-char *tool_find(const char *name, const char *rel)
+void tool_vsay(FILE *f, int errnum, const char *fmt, va_list ap)
 {
-	char buf[PATH_MAX];
-	char *p = beside_self(rel);
+	char buf[2 * PATH_MAX];
+	size_t len, off;
+	ssize_t n;
+	int ret;
 
-	if (!p && !strcmp(name, "umm-fs") &&
-	    snprintf(buf, sizeof(buf), "%s/%s", UMM_SBINDIR, name) < (int)sizeof(buf) &&
-	    tool_is_executable(buf))
-		p = strdup(buf);
-	if (!p)
-		p = tool_path_search(name);
-	return p;
+	ret = snprintf(buf, sizeof(buf), "%s: ", tag);
+	len = ret < 0 ? 0 : (size_t)ret;
+	if (len < sizeof(buf)) {
+		ret = vsnprintf(buf + len, sizeof(buf) - len, fmt, ap);
+		len += ret < 0 ? 0 : (size_t)ret;
+	}
+	if (errnum && len < sizeof(buf)) {
+		ret = snprintf(buf + len, sizeof(buf) - len, ": %s", strerror(errnum));
+		len += ret < 0 ? 0 : (size_t)ret;
+	}
+	if (len > sizeof(buf) - 2)
+		len = sizeof(buf) - 2;
+	buf[len++] = '\n';
+	fflush(f);
+	for (off = 0; off < len; off += (size_t)n) {
+		n = write(fileno(f), buf + off, len - off);
+		if (n <= 0 && errno != EINTR)
+			break;
+		if (n < 0)
+			n = 0;
+	}
 }
 
-/* Undo the octal escapes (\040 and the like) of a /proc/self/mountinfo field. */
-static void unescape_mountinfo(char *s)
+/* A line of what the tool does, on stdout. */
+void tool_say(const char *fmt, ...)
 {
-	char *d = s;
+	va_list ap;
 
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*d++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*d++ = *s++;
-		}
-	}
-	*d = '\0';
+	va_start(ap, fmt);
+	tool_vsay(stdout, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* An error on stderr, with strerror(@errnum) unless @errnum is 0. */
+void tool_complain(int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	va_start(ap, fmt);
+	tool_vsay(stderr, errnum, fmt, ap);
+	va_end(ap);
+}
+
+/* snprintf that reports truncation as -ENAMETOOLONG. */
+int tool_fmt_path(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* CLOCK_MONOTONIC in nanoseconds: for deadlines and timings. */
+uint64_t tool_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Sleep @ms milliseconds, or less when a signal comes. */
+void tool_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	/* An interruption ends the nap early: a caller that waits loops and checks. */
+	nanosleep(&ts, NULL);
+}
+
+static void on_signal(int sig)
+{
+	tool_signal = sig;
 }
 
 /**
- * tool_is_mounted() - is something mounted on @path?
+ * tool_catch_signals() - SIGINT, SIGTERM and SIGHUP set tool_signal; SIGPIPE
+ * is ignored (a peer that went away shows as EPIPE).
  *
- * Read from /proc/self/mountinfo: a stat of a FUSE mount point would wait for
- * the very daemon this asks about.
- * Return: 1, 0, or -errno.
+ * No SA_RESTART: a blocking call returns EINTR and its loop sees tool_signal,
+ * so the tool cleans up (unmounts) before it leaves.
  */
-int tool_is_mounted(const char *path)
+void tool_catch_signals(void)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL, *field, *save;
-	size_t cap = 0;
-	int found = 0, i;
+	struct sigaction sa = { .sa_handler = on_signal };
 
-	if (!f)
-		return -errno;
-	while (!found && getline(&line, &cap, f) > 0) {
-		/* field 5 is the mount point */
-		field = strtok_r(line, " ", &save);
-		for (i = 1; field && i < 5; i++)
-			field = strtok_r(NULL, " ", &save);
-		if (!field)
-			continue;
-		unescape_mountinfo(field);
-		found = strcmp(field, path) == 0;
-	}
-	free(line);
-	fclose(f);
-	return found;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/**
+ * tool_parse_uint() - a decimal number of the command line
+ * @s:        the text: digits only
+ * @min, @max: the range it must be in
+ * @out:      set on success
+ *
+ * Return: 0, or -EINVAL.
+ */
+int tool_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/**
+ * tool_interrupted() - the end of a run that tool_signal stopped.
+ *
+ * Says so (everything is cleaned up by then).
+ * Return: the exit status, 128 + the signal.
+ */
+int tool_interrupted(void)
+{
+	tool_complain(0, "interrupted by SIG%s; cleaned up", sigabbrev_np(tool_signal));
+	return 128 + tool_signal;
+}
+
+/**
+ * tool_bad_usage() - a usage error, after getopt_long() or an extra argument
+ * @arg: the argument that is one too many, or NULL when getopt_long() has
+ *       already said what was wrong.
+ */
+void tool_bad_usage(const char *arg)
+{
+	if (arg)
+		tool_complain(0, "unexpected argument '%s'; try '%s --help'", arg, prog);
+	else
+		fprintf(stderr, "Try '%s --help'.\n", prog);
+}
+
+/* --version: "umm-demo 0.1.0". */
+void tool_version(void)
+{
+	printf("%s %s\n", prog, UMM_VERSION);
 }
