@@ -6,7 +6,7 @@
  * Every function here takes the store's lock itself and returns 0, a count or
  * an fd >= 0, or -errno. fs/ turns those into FUSE replies; nothing here knows
  * about FUSE, except that passthrough backing files are registered through the
- * callbacks in struct umm_ctx.
+ * callbacks in struct store_ctx.
  */
 #ifndef UMM_STORE_H
 #define UMM_STORE_H
@@ -27,10 +27,10 @@
 /* deepest directory nesting; checks walk subtrees recursively */
 #define UMM_DEPTH_MAX 256
 
-struct umm_store;
+struct store;
 
 /**
- * struct umm_config - budgets and heaps of one mount
+ * struct store_config - budgets and heaps of one mount
  * @size:       bytes all buffers may hold together
  * @user_size:  bytes the buffers of one uid may hold, 0 for no limit
  * @nr_buffers: buffer count limit, 0 for no limit
@@ -42,7 +42,7 @@ struct umm_store;
  *                 NULL: heap_device_check()
  * @device_import: does device @dev import dma-buf @fd? NULL: heap_device_import()
  */
-struct umm_config {
+struct store_config {
 	uint64_t size;
 	uint64_t user_size;
 	uint64_t nr_buffers;
@@ -55,7 +55,7 @@ struct umm_config {
 };
 
 /**
- * struct umm_ctx - who makes a request, and how to register a backing file
+ * struct store_ctx - who makes a request, and how to register a backing file
  * @uid, @gid:     the caller's credentials (owner of what it creates)
  * @req:           opaque, passed back to the callbacks
  * @backing_open:  register @fd as a passthrough backing file; returns an id > 0,
@@ -67,7 +67,7 @@ struct umm_config {
  *                 a write or an open), which the kernel's cached attributes
  *                 do not show yet
  */
-struct umm_ctx {
+struct store_ctx {
 	uid_t uid;
 	gid_t gid;
 	void *req;
@@ -77,7 +77,7 @@ struct umm_ctx {
 };
 
 /**
- * struct umm_open_out - how an open must be answered
+ * struct store_open_out - how an open must be answered
  * @fh:         handle to pass back to read/write/release
  * @backing_id: > 0: answer with this passthrough backing id (mmap maps the
  *              backing memfd); 0: no backing file
@@ -87,7 +87,7 @@ struct umm_ctx {
  *              backing id: the kernel caches the pages (shared mmap of that
  *              cache, writes through to the daemon)
  */
-struct umm_open_out {
+struct store_open_out {
 	uint64_t fh;
 	int backing_id;
 	bool direct_io;
@@ -107,10 +107,10 @@ enum {
 };
 
 /**
- * struct umm_setattr - what a setattr changes (@valid: UMM_SET_* bits)
+ * struct store_setattr - what a setattr changes (@valid: UMM_SET_* bits)
  * @fh: the handle the change came through, 0 for a change by path
  */
-struct umm_setattr {
+struct store_setattr {
 	unsigned valid;
 	mode_t mode;
 	uid_t uid;
@@ -121,43 +121,43 @@ struct umm_setattr {
 };
 
 /**
- * typedef umm_fill_fn - readdir callback: add one entry (@settled: as
- * umm_attr_settled() says of it)
+ * typedef store_fill_fn - readdir callback: add one entry (@settled: as
+ * store_attr_settled() says of it)
  * Returns 0 when added, > 0 when the reply buffer is full (entry not added).
  */
-typedef int (*umm_fill_fn)(void *arg, const char *name, const struct stat *st, bool settled,
-			   off_t next);
+typedef int (*store_fill_fn)(void *arg, const char *name, const struct stat *st, bool settled,
+			     off_t next);
 
 /**
- * struct umm_stats - counters for tests and umm-ls
+ * struct store_stats - counters for tests and umm-ls
  */
-struct umm_stats {
+struct store_stats {
 	uint64_t buffers, dirs, used, reads, writes;
 };
 
-int umm_store_new(struct umm_store **out, const struct umm_config *cfg);
-void umm_store_free(struct umm_store *s);
-void umm_store_passthrough(struct umm_store *s, bool on);
-void umm_store_set_socket(struct umm_store *s, const char *path);
-void umm_store_stats(struct umm_store *s, struct umm_stats *st);
+int store_new(struct store **out, const struct store_config *cfg);
+void store_free(struct store *s);
+void store_set_passthrough(struct store *s, bool on);
+void store_set_socket(struct store *s, const char *path);
+void store_stats(struct store *s, struct store_stats *st);
 
-int umm_lookup(struct umm_store *s, uint64_t parent, const char *name, struct stat *st);
-void umm_forget(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t n);
-int umm_getattr(struct umm_store *s, uint64_t ino, struct stat *st);
-bool umm_attr_settled(struct umm_store *s, uint64_t ino);
-int umm_setattr(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino,
-		const struct umm_setattr *sa, struct stat *st);
-int umm_mkdir(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name,
-	      mode_t mode, struct stat *st);
-int umm_create(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name,
-	       mode_t mode, int flags, struct stat *st, struct umm_open_out *oo);
-int umm_open(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, int flags,
-	     struct umm_open_out *oo);
-void umm_release(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh);
-int umm_unlink(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name);
-int umm_rmdir(struct umm_store *s, uint64_t parent, const char *name);
-int umm_rename(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, const char *name,
-	       uint64_t newparent, const char *newname, unsigned flags);
+int store_lookup(struct store *s, uint64_t parent, const char *name, struct stat *st);
+void store_forget(struct store *s, const struct store_ctx *ctx, uint64_t ino, uint64_t n);
+int store_getattr(struct store *s, uint64_t ino, struct stat *st);
+bool store_attr_settled(struct store *s, uint64_t ino);
+int store_setattr(struct store *s, const struct store_ctx *ctx, uint64_t ino,
+		  const struct store_setattr *sa, struct stat *st);
+int store_mkdir(struct store *s, const struct store_ctx *ctx, uint64_t parent, const char *name,
+		mode_t mode, struct stat *st);
+int store_create(struct store *s, const struct store_ctx *ctx, uint64_t parent, const char *name,
+		 mode_t mode, int flags, struct stat *st, struct store_open_out *oo);
+int store_open(struct store *s, const struct store_ctx *ctx, uint64_t ino, int flags,
+	       struct store_open_out *oo);
+void store_release(struct store *s, const struct store_ctx *ctx, uint64_t ino, uint64_t fh);
+int store_unlink(struct store *s, const struct store_ctx *ctx, uint64_t parent, const char *name);
+int store_rmdir(struct store *s, uint64_t parent, const char *name);
+int store_rename(struct store *s, const struct store_ctx *ctx, uint64_t parent, const char *name,
+		 uint64_t newparent, const char *newname, unsigned flags);
 /*
  * How a daemon-served read moves its bytes, called with the store
  * locked and the buffer synced for CPU access: @n bytes at offset @off of the
@@ -165,24 +165,30 @@ int umm_rename(struct umm_store *s, const struct umm_ctx *ctx, uint64_t parent, 
  * (then @fd is -1; the heap's mapping: for a dma-buf, VM_PFNMAP, which the CPU
  * may copy from but the kernel cannot pin). Returns the bytes moved or -errno.
  */
-typedef ssize_t (*umm_move_fn)(void *arg, int fd, void *mem, off_t off, size_t n);
-ssize_t umm_read_to(struct umm_store *s, uint64_t ino, uint64_t fh, size_t size, off_t off,
-		    umm_move_fn move, void *arg);
-ssize_t umm_copy_out(void *buf, int fd, const void *mem, off_t off, size_t n);
-ssize_t umm_read(struct umm_store *s, uint64_t ino, uint64_t fh, char *buf, size_t size, off_t off);
-ssize_t umm_write(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh,
-		  const char *buf, size_t size, off_t off);
-int umm_fallocate(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, uint64_t fh,
-		  int mode, off_t off, off_t len);
-int umm_opendir(struct umm_store *s, uint64_t ino);
-int umm_readdir(struct umm_store *s, uint64_t ino, off_t off, bool plus, umm_fill_fn fill,
-		void *arg);
-void umm_statfs(struct umm_store *s, struct statvfs *sv);
-int umm_setxattr(struct umm_store *s, const struct umm_ctx *ctx, uint64_t ino, const char *name,
-		 const char *value, size_t size, int flags);
-ssize_t umm_getxattr(struct umm_store *s, uint64_t ino, const char *name, char *buf, size_t size);
-ssize_t umm_listxattr(struct umm_store *s, uint64_t ino, char *buf, size_t size);
-int umm_removexattr(struct umm_store *s, uint64_t ino, const char *name);
-int umm_export(struct umm_store *s, uint64_t ino, int accmode, uint32_t *kind, uint64_t *size);
+typedef ssize_t (*store_move_fn)(void *arg, int fd, void *mem, off_t off, size_t n);
+ssize_t store_read_to(struct store *s, uint64_t ino, uint64_t fh, size_t size, off_t off,
+		      store_move_fn move, void *arg);
+ssize_t store_copy_out(void *buf, int fd, const void *mem, off_t off, size_t n);
+ssize_t store_read(struct store *s, uint64_t ino, uint64_t fh, char *buf, size_t size, off_t off);
+ssize_t store_write(struct store *s, const struct store_ctx *ctx, uint64_t ino, uint64_t fh,
+		    const char *buf, size_t size, off_t off);
+int store_fallocate(struct store *s, const struct store_ctx *ctx, uint64_t ino, uint64_t fh,
+		    int mode, off_t off, off_t len);
+int store_opendir(struct store *s, uint64_t ino);
+int store_readdir(struct store *s, uint64_t ino, off_t off, bool plus, store_fill_fn fill,
+		  void *arg);
+void store_statfs(struct store *s, struct statvfs *sv);
+int store_setxattr(struct store *s, const struct store_ctx *ctx, uint64_t ino, const char *name,
+		   const char *value, size_t size, int flags);
+ssize_t store_getxattr(struct store *s, uint64_t ino, const char *name, char *buf, size_t size);
+ssize_t store_listxattr(struct store *s, uint64_t ino, char *buf, size_t size);
+int store_removexattr(struct store *s, uint64_t ino, const char *name);
+/* What store_export() hands out: the values of the export socket's UMM_KIND_* */
+enum store_kind {
+	STORE_KIND_MEMFD = 1,
+	STORE_KIND_DMABUF = 2,
+};
+
+int store_export(struct store *s, uint64_t ino, int accmode, uint32_t *kind, uint64_t *size);
 
 #endif /* UMM_STORE_H */

@@ -1,11 +1,45 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store_i.h - private to alloc/: the node, the tables, the accounting.
+ * store_i.h - private to alloc/: the node, the store, and the seams between
+ * the files that implement alloc/store.h:
+ *
+ *   store.c   the store and its namespace (lookup, mkdir, create, rename...)
+ *   node.c    the node tree: hash tables, attach/detach, effective
+ *             constraints, stat
+ *   budget.c  budgets and accounting (charges)
+ *   buffer.c  the buffer life cycle and backing memory (staging, resize,
+ *             the move to a heap at export, opens, freeing)
+ *   io.c      reads, writes, copies, fallocate, open/release
+ *   xattr.c   the user.umm.* attributes (one table) and stored user.* ones
+ *
+ * LOCKING
+ *
+ * One mutex, store.lock, guards every node, handle, table, budget and
+ * counter of a store. Every function of store.h takes it on entry and drops
+ * it on return; every function declared below expects it held (they never
+ * take it). Under it run, on purpose, some slow things, so that no other
+ * request sees a buffer half-moved: heap allocation and resizing (a memfd's
+ * ftruncate, a dma-heap or DRM allocation), whole-buffer copies when a
+ * buffer moves to its heap or is reallocated, the devices' import check
+ * (user.umm.devices: heaps/device.c takes its own lock inside this one:
+ * store, then device, never the other way), the passthrough backing
+ * registration (store_ctx.backing_open, an ioctl on /dev/fuse), and the
+ * move callback of store_read_to() (fs/ops.c replies to a large read from
+ * inside it: a write to /dev/fuse, which never waits on a client).
+ *
+ * Nothing under the lock waits on a client. The one wait, for the release
+ * of opens a resize must not leave behind (wait_released(): the kernel sends
+ * RELEASE after close() returns), sleeps on store.released with the lock
+ * dropped, at most a second, and only on a FUSE thread. store_export(), on
+ * the export thread, never waits: a buffer that other opens still hold when
+ * it must move to its heap gives -EBUSY, and libumm asks again.
  */
 #ifndef UMM_STORE_I_H
 #define UMM_STORE_I_H
 
+#include <linux/dma-buf.h>
 #include <pthread.h>
+#include <time.h>
 
 #include "constraints.h"
 #include "store.h"
@@ -44,6 +78,8 @@ struct umm_xattr {
  * @stale_backing_id: one registered for memory the buffer moved away from
  *              (at export, outside any FUSE request), for the next request
  *              to drop
+ * @busy_logged: CLOCK_MONOTONIC second of the last "cannot move" log line
+ *              (an export refused while other opens hold it, tried again)
  * @declared:   its size was chosen (the directory's user.umm.size, truncate,
  *              fallocate) rather than reached by writes; a chosen size never
  *              grows by a write
@@ -67,6 +103,7 @@ struct umm_buffer {
 	int stale_backing_id;
 	struct umm_handle *handles;
 	bool declared;
+	uint64_t busy_logged;
 };
 
 /**
@@ -124,10 +161,10 @@ struct umm_user {
 	uint64_t used;
 };
 
-struct umm_store {
+struct store {
 	pthread_mutex_t lock;
 	pthread_cond_t released; /* broadcast whenever a handle is released */
-	struct umm_config cfg;
+	struct store_config cfg;
 	struct umm_node *root;
 	uint64_t next_ino;
 	struct umm_node **ino_tab;
@@ -144,5 +181,76 @@ struct umm_store {
 	uint64_t read_bytes, write_bytes; /* and the bytes they moved */
 	uint64_t exports; /* fds handed out by the export socket */
 };
+
+static inline void lock(struct store *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
+static inline void unlock(struct store *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
+
+static inline void now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+#define COPY_CHUNK (1u << 20) /* bytes a copy between memories moves at a time */
+
+/* Why a buffer changes size: a size someone chose, a write past the end, O_TRUNC. */
+enum resize_why { RESIZE_DECLARE, RESIZE_WRITE, RESIZE_TRUNC };
+
+/* node.c */
+void tab_insert_ino(struct store *s, struct umm_node *n);
+void tab_remove_ino(struct store *s, struct umm_node *n);
+void tab_maybe_grow(struct store *s);
+struct umm_node *node_get(struct store *s, uint64_t ino);
+struct umm_node *node_child(struct store *s, struct umm_node *dir, const char *name);
+int node_check_name(const char *name);
+struct umm_node *node_new(struct store *s, bool is_dir, mode_t mode, uid_t uid, gid_t gid);
+void node_attach(struct store *s, struct umm_node *dir, struct umm_node *n, char *name);
+void node_detach(struct store *s, struct umm_node *n);
+int node_effective(struct umm_node *dir, struct umm_constraints *eff);
+void node_buf_props(const struct umm_node *n, struct umm_bufprops *p);
+int node_subtree_meets(struct umm_node *dir, const struct umm_constraints *eff, const char **why);
+uint64_t buf_len(const struct umm_buffer *b);
+void node_fill_stat(const struct umm_node *n, struct stat *st);
+void node_kill_suid(struct umm_node *n, const struct store_ctx *ctx, bool always);
+void node_path(const struct umm_node *n, char *out, size_t len);
+int node_dir_get(struct store *s, uint64_t ino, struct umm_node **out);
+bool node_settled(const struct umm_node *n);
+struct umm_handle *node_handle(struct umm_node *n, uint64_t fh);
+gid_t node_new_gid(const struct umm_node *dir, const struct store_ctx *ctx);
+unsigned node_depth(const struct umm_node *n);
+unsigned node_height(const struct umm_node *dir);
+bool node_table_full(const struct store *s);
+
+/* budget.c */
+struct umm_user *budget_user(struct store *s, uid_t uid, bool create);
+void budget_chain_add(struct umm_node *dir, int64_t delta);
+bool budget_chain_fits(struct umm_node *dir, uint64_t delta);
+int budget_charge(struct store *s, struct umm_node *n, uint64_t bytes);
+uint64_t budget_charge_of(uint64_t size);
+
+/* buffer.c */
+void buf_node_free(struct store *s, struct umm_node *n, const struct store_ctx *ctx);
+void buf_maybe_free(struct store *s, struct umm_node *n, const struct store_ctx *ctx);
+struct heap *buf_heap_now(struct umm_node *n);
+void buf_mem_label(const struct umm_node *n, char label[DMA_BUF_NAME_LEN]);
+char *buf_next_device(const char **p, char *dev, size_t n);
+int buf_place(struct store *s, struct umm_node *n, uint64_t size, struct heap *sh,
+	      struct heap_buf *src, struct heap_buf *out, char *why, size_t whylen);
+int buf_resize(struct store *s, struct umm_node *n, uint64_t size, struct umm_handle *issuer,
+	       const struct store_ctx *ctx, enum resize_why why);
+int buf_open(struct store *s, const struct store_ctx *ctx, struct umm_node *n, int flags,
+	     struct store_open_out *oo);
+
+/* io.c */
+ssize_t io_mem(struct heap *h, struct heap_buf *m, void *buf, size_t n, off_t off, bool to_mem);
+
+/* xattr.c */
+void xattr_free_all(struct umm_node *n);
 
 #endif /* UMM_STORE_I_H */

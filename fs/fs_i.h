@@ -36,7 +36,7 @@ struct fs_config {
  * @heaps:       heaps in preference order
  */
 struct fs {
-	struct umm_store *store;
+	struct store *store;
 	struct fuse_session *se;
 	bool passthrough;
 	struct heap heaps[HEAP_MAX];

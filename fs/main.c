@@ -21,6 +21,11 @@
 
 #include "export.h"
 #include "fs_i.h"
+#include "proto_i.h"
+
+/* the store names the kinds of fd it hands out as the wire does */
+_Static_assert((int)STORE_KIND_MEMFD == (int)UMM_KIND_MEMFD, "memfd kind");
+_Static_assert((int)STORE_KIND_DMABUF == (int)UMM_KIND_DMABUF, "dma-buf kind");
 
 static bool log_to_syslog;
 
@@ -160,7 +165,7 @@ static int opt_size(const char *name, const char *val, uint64_t *out)
 }
 
 /* Check every umm option and turn it into @ucfg; -1 after one message on stderr. */
-static int check_options(struct fs *fs, const struct fs_config *cfg, struct umm_config *ucfg)
+static int check_options(struct fs *fs, const struct fs_config *cfg, struct store_config *ucfg)
 {
 	memset(ucfg, 0, sizeof(*ucfg));
 	ucfg->size = half_of_ram();
@@ -252,7 +257,7 @@ static int fs_export_fd(void *ctx, uint64_t ino, int accmode, uint32_t *kind, ui
 	 */
 	if (!fs->passthrough)
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
-	return umm_export(fs->store, ino, accmode, kind, size);
+	return store_export(fs->store, ino, accmode, kind, size);
 }
 
 static void raise_nofile(void)
@@ -293,7 +298,7 @@ int main(int argc, char *argv[])
 	struct positional pos = { 0 };
 	struct export_server *srv = NULL;
 	struct fuse_session *se = NULL;
-	struct umm_config ucfg;
+	struct store_config ucfg;
 	char sock[108], *mnt = NULL;
 	int ret = 1;
 	dev_t dev;
@@ -348,7 +353,7 @@ int main(int argc, char *argv[])
 	if (fuse_opt_add_arg(&args, "-odefault_permissions,fsname=umm,subtype=umm-fs") ||
 	    (geteuid() == 0 && fuse_opt_add_arg(&args, "-oallow_other")))
 		goto out_opts;
-	if (umm_store_new(&fs.store, &ucfg)) {
+	if (store_new(&fs.store, &ucfg)) {
 		fprintf(stderr, "umm-fs: out of memory\n");
 		goto out_opts;
 	}
@@ -382,7 +387,7 @@ int main(int argc, char *argv[])
 		ret = 1;
 		goto out_unmount;
 	}
-	umm_store_set_socket(fs.store, sock);
+	store_set_socket(fs.store, sock);
 
 	if (opts.singlethread) {
 		ret = fuse_session_loop(se);
@@ -411,7 +416,7 @@ out_signals:
 out_session:
 	fuse_session_destroy(se);
 out_store:
-	umm_store_free(fs.store);
+	store_free(fs.store);
 	heap_release_all(fs.heaps, fs.nheaps);
 out_opts:
 	free(mnt);

@@ -34,7 +34,7 @@ static void fs_backing_close(void *req, int id)
 }
 #endif
 
-static void ctx_of(fuse_req_t req, struct umm_ctx *ctx)
+static void ctx_of(fuse_req_t req, struct store_ctx *ctx)
 {
 	const struct fuse_ctx *fc = fuse_req_ctx(req);
 
@@ -63,12 +63,12 @@ static void mode_inval(struct fs *fs, fuse_ino_t ino, bool changed)
 
 /*
  * How long the kernel may keep the attributes @st of @ino: FS_TIMEOUT, or
- * not at all for a buffer with holes (umm_attr_settled()), so that stat
+ * not at all for a buffer with holes (store_attr_settled()), so that stat
  * shows at once the pages a mapping faulted in.
  */
 static double attr_timeout(fuse_req_t req, const struct stat *st)
 {
-	if (S_ISREG(st->st_mode) && !umm_attr_settled(fs_of(req)->store, st->st_ino))
+	if (S_ISREG(st->st_mode) && !store_attr_settled(fs_of(req)->store, st->st_ino))
 		return 0.0;
 	return FS_TIMEOUT;
 }
@@ -113,14 +113,14 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 #else
 	fs->passthrough = false;
 #endif
-	umm_store_passthrough(fs->store, fs->passthrough);
+	store_set_passthrough(fs->store, fs->passthrough);
 }
 
 static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
 	struct stat st;
-	int ret = umm_lookup(fs_of(req)->store, parent, name, &st);
+	int ret = store_lookup(fs_of(req)->store, parent, name, &st);
 
 	if (ret) {
 		fuse_reply_err(req, -ret);
@@ -132,27 +132,27 @@ static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	struct umm_ctx ctx;
+	struct store_ctx ctx;
 
 	ctx_of(req, &ctx);
-	umm_forget(fs_of(req)->store, &ctx, ino, nlookup);
+	store_forget(fs_of(req)->store, &ctx, ino, nlookup);
 	fuse_reply_none(req);
 }
 
 static void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
-	struct umm_ctx ctx;
+	struct store_ctx ctx;
 
 	ctx_of(req, &ctx);
 	for (size_t i = 0; i < count; i++)
-		umm_forget(fs_of(req)->store, &ctx, forgets[i].ino, forgets[i].nlookup);
+		store_forget(fs_of(req)->store, &ctx, forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
 static void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct stat st;
-	int ret = umm_getattr(fs_of(req)->store, ino, &st);
+	int ret = store_getattr(fs_of(req)->store, ino, &st);
 
 	(void)fi;
 	if (ret)
@@ -164,8 +164,8 @@ static void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			  struct fuse_file_info *fi)
 {
-	struct umm_setattr sa = { 0 };
-	struct umm_ctx ctx;
+	struct store_setattr sa = { 0 };
+	struct store_ctx ctx;
 	struct stat st;
 	int ret;
 
@@ -197,7 +197,7 @@ static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		sa.valid |= UMM_SET_KILL_SUIDGID;
 	sa.fh = fi ? fi->fh : 0;
 	ctx_of(req, &ctx);
-	ret = umm_setattr(fs_of(req)->store, &ctx, ino, &sa, &st);
+	ret = store_setattr(fs_of(req)->store, &ctx, ino, &sa, &st);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
@@ -207,12 +207,12 @@ static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 static void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fuse_entry_param e;
-	struct umm_ctx ctx;
+	struct store_ctx ctx;
 	struct stat st;
 	int ret;
 
 	ctx_of(req, &ctx);
-	ret = umm_mkdir(fs_of(req)->store, &ctx, parent, name, mode, &st);
+	ret = store_mkdir(fs_of(req)->store, &ctx, parent, name, mode, &st);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
@@ -223,25 +223,25 @@ static void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 
 static void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct umm_ctx ctx;
+	struct store_ctx ctx;
 
 	ctx_of(req, &ctx);
-	fuse_reply_err(req, -umm_unlink(fs_of(req)->store, &ctx, parent, name));
+	fuse_reply_err(req, -store_unlink(fs_of(req)->store, &ctx, parent, name));
 }
 
 static void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -umm_rmdir(fs_of(req)->store, parent, name));
+	fuse_reply_err(req, -store_rmdir(fs_of(req)->store, parent, name));
 }
 
 static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 			 const char *newname, unsigned int flags)
 {
-	struct umm_ctx ctx;
+	struct store_ctx ctx;
 
 	ctx_of(req, &ctx);
-	fuse_reply_err(req, -umm_rename(fs_of(req)->store, &ctx, parent, name, newparent, newname,
-					flags));
+	fuse_reply_err(req, -store_rename(fs_of(req)->store, &ctx, parent, name, newparent, newname,
+					  flags));
 }
 
 /* Hard links, symlinks and device nodes have no place among buffers. */
@@ -264,19 +264,19 @@ static void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 	/* a plain file by mknod(2) is a buffer like any other */
 	if (S_ISREG(mode)) {
 		struct fuse_entry_param e;
-		struct umm_open_out oo;
-		struct umm_ctx ctx;
+		struct store_open_out oo;
+		struct store_ctx ctx;
 		struct stat st;
 		int ret;
 
 		ctx_of(req, &ctx);
 		ctx.backing_open = NULL;
-		ret = umm_create(fs_of(req)->store, &ctx, parent, name, mode, O_WRONLY, &st, &oo);
+		ret = store_create(fs_of(req)->store, &ctx, parent, name, mode, O_WRONLY, &st, &oo);
 		if (ret) {
 			fuse_reply_err(req, -ret);
 			return;
 		}
-		umm_release(fs_of(req)->store, &ctx, st.st_ino, oo.fh);
+		store_release(fs_of(req)->store, &ctx, st.st_ino, oo.fh);
 		entry_of(&e, &st, attr_timeout(req, &st) > 0);
 		fuse_reply_entry(req, &e);
 		return;
@@ -284,7 +284,7 @@ static void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 	fuse_reply_err(req, EPERM);
 }
 
-static void open_reply_fi(struct fuse_file_info *fi, const struct umm_open_out *oo)
+static void open_reply_fi(struct fuse_file_info *fi, const struct store_open_out *oo)
 {
 	fi->fh = oo->fh;
 	fi->keep_cache = 0;
@@ -312,13 +312,13 @@ static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 			 struct fuse_file_info *fi)
 {
 	struct fuse_entry_param e;
-	struct umm_open_out oo;
-	struct umm_ctx ctx;
+	struct store_open_out oo;
+	struct store_ctx ctx;
 	struct stat st;
 	int ret;
 
 	ctx_of(req, &ctx);
-	ret = umm_create(fs_of(req)->store, &ctx, parent, name, mode, fi->flags, &st, &oo);
+	ret = store_create(fs_of(req)->store, &ctx, parent, name, mode, fi->flags, &st, &oo);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
@@ -326,27 +326,27 @@ static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 	entry_of(&e, &st, attr_timeout(req, &st) > 0);
 	open_reply_fi(fi, &oo);
 	if (fuse_reply_create(req, &e, fi))
-		umm_release(fs_of(req)->store, &ctx, st.st_ino, oo.fh);
+		store_release(fs_of(req)->store, &ctx, st.st_ino, oo.fh);
 }
 
 static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct umm_open_out oo;
+	struct store_open_out oo;
 	bool changed = false;
-	struct umm_ctx ctx;
+	struct store_ctx ctx;
 	int ret;
 
 	ctx_of(req, &ctx);
 	ctx.mode_changed = &changed;
-	ret = umm_open(fs->store, &ctx, ino, fi->flags, &oo);
+	ret = store_open(fs->store, &ctx, ino, fi->flags, &oo);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
 	open_reply_fi(fi, &oo);
 	if (fuse_reply_open(req, fi))
-		umm_release(fs->store, &ctx, ino, oo.fh);
+		store_release(fs->store, &ctx, ino, oo.fh);
 	else
 		mode_inval(fs, ino, changed);
 }
@@ -386,14 +386,14 @@ static ssize_t read_move(void *arg, int fd, void *mem, off_t off, size_t n)
 		}
 	}
 	rr->buf = malloc(n);
-	return rr->buf ? umm_copy_out(rr->buf, fd, mem, off, n) : -ENOMEM;
+	return rr->buf ? store_copy_out(rr->buf, fd, mem, off, n) : -ENOMEM;
 }
 
 static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	struct read_reply rr = { .req = req };
-	ssize_t ret = umm_read_to(fs_of(req)->store, ino, fi->fh, size, off, read_move, &rr);
+	ssize_t ret = store_read_to(fs_of(req)->store, ino, fi->fh, size, off, read_move, &rr);
 
 	if (!rr.req)
 		return;
@@ -409,12 +409,12 @@ static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 {
 	struct fs *fs = fs_of(req); /* the reply frees @req */
 	bool changed = false;
-	struct umm_ctx ctx;
+	struct store_ctx ctx;
 	ssize_t ret;
 
 	ctx_of(req, &ctx);
 	ctx.mode_changed = &changed;
-	ret = umm_write(fs->store, &ctx, ino, fi->fh, buf, size, off);
+	ret = store_write(fs->store, &ctx, ino, fi->fh, buf, size, off);
 	if (ret < 0)
 		fuse_reply_err(req, (int)-ret);
 	else
@@ -427,11 +427,11 @@ static void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offs
 {
 	struct fs *fs = fs_of(req); /* the reply frees @req */
 	bool changed = false;
-	struct umm_ctx ctx;
+	struct store_ctx ctx;
 
 	ctx_of(req, &ctx);
 	ctx.mode_changed = &changed;
-	fuse_reply_err(req, -umm_fallocate(fs->store, &ctx, ino, fi->fh, mode, offset, length));
+	fuse_reply_err(req, -store_fallocate(fs->store, &ctx, ino, fi->fh, mode, offset, length));
 	mode_inval(fs, ino, changed);
 }
 
@@ -449,16 +449,16 @@ static void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 
 static void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct umm_ctx ctx;
+	struct store_ctx ctx;
 
 	ctx_of(req, &ctx);
-	umm_release(fs_of(req)->store, &ctx, ino, fi->fh);
+	store_release(fs_of(req)->store, &ctx, ino, fi->fh);
 	fuse_reply_err(req, 0);
 }
 
 static void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	int ret = umm_opendir(fs_of(req)->store, ino);
+	int ret = store_opendir(fs_of(req)->store, ino);
 
 	if (ret) {
 		fuse_reply_err(req, -ret);
@@ -506,7 +506,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ret = umm_readdir(fs_of(req)->store, ino, off, plus, dir_fill, &d);
+	ret = store_readdir(fs_of(req)->store, ino, off, plus, dir_fill, &d);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
@@ -539,20 +539,20 @@ static void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 
 	(void)ino;
-	umm_statfs(fs_of(req)->store, &sv);
+	store_statfs(fs_of(req)->store, &sv);
 	fuse_reply_statfs(req, &sv);
 }
 
 static void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			   size_t size, int flags)
 {
-	struct umm_ctx ctx;
+	struct store_ctx ctx;
 
 	struct fs *fs = fs_of(req); /* the reply frees @req */
 	int ret;
 
 	ctx_of(req, &ctx);
-	ret = umm_setxattr(fs->store, &ctx, ino, name, value, size, flags);
+	ret = store_setxattr(fs->store, &ctx, ino, name, value, size, flags);
 	fuse_reply_err(req, -ret);
 	/*
 	 * Without passthrough the kernel caches the pages: a change of sync
@@ -594,7 +594,7 @@ static void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ret = umm_getxattr(fs_of(req)->store, ino, name, buf, size);
+	ret = store_getxattr(fs_of(req)->store, ino, name, buf, size);
 	xattr_reply(req, buf, size, ret);
 	free(buf);
 }
@@ -608,14 +608,14 @@ static void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ret = umm_listxattr(fs_of(req)->store, ino, buf, size);
+	ret = store_listxattr(fs_of(req)->store, ino, buf, size);
 	xattr_reply(req, buf, size, ret);
 	free(buf);
 }
 
 static void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fuse_reply_err(req, -umm_removexattr(fs_of(req)->store, ino, name));
+	fuse_reply_err(req, -store_removexattr(fs_of(req)->store, ino, name));
 }
 
 const struct fuse_lowlevel_ops fs_ops = {
