@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: MIT
 /*
  * test_perm.c - permissions and the export socket under hostile input
  * (SPEC 5, 6, 7).

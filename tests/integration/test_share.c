@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: MIT
 /*
  * test_share.c - processes sharing buffers (SPEC 6): by path, by an fd passed
  * with SCM_RIGHTS, the shm pattern (open, ftruncate, mmap, from several

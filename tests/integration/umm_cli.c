@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: MIT
 /*
  * umm_cli.c - tiny helper for the shell integration tests: the system calls
  * that no standard tool makes with an exact errno.

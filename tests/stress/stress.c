@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: MIT
 /*
  * stress.c - many client processes against one umm-fs mount (issue 6, item 1).
  *

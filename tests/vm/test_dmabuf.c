@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: MIT
 /*
  * test_dmabuf.c - end to end with real dma-buf devices (SPEC 3-6): the VM's
  * /dev/udmabuf, /dev/dma_heap/system and vgem's /dev/dri/card0.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: MIT
 /*
  * test_heaps.c - one conformance suite, run against every heap the mount
  * lists in its root's user.umm.heaps (SPEC 3-6), the way the kernel's dma-buf

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * vmtest.h - helpers the VM tests (test_heaps.c, test_dmabuf.c) share, on top
  * of tests/integration/itest.h.
