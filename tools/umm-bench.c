@@ -47,7 +47,8 @@ static void usage(FILE *f)
 		"  -V, --version      print the version\n"
 		"\n"
 		"Scenarios: alloc-SIZE, mapped-write, mapped-read, write-4K, read-4K,\n"
-		"write-1M, read-1M, stat, getxattr, list, export, concurrent-N, daemon-rss.\n"
+		"write-1M, read-1M, stat, stat-holes, getxattr, list, export, concurrent-N,\n"
+		"daemon-rss.\n"
 		"Exit status: 0 when the benchmark ran (whatever the figures), 1 on a failure,\n"
 		"128+N when ended by signal N. Mounts and temp files are removed in every case.\n");
 }
