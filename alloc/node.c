@@ -368,19 +368,22 @@ int node_dir_get(struct store *s, uint64_t ino, struct umm_node **out)
 	return 0;
 }
 
-/**
- * store_attr_settled() - whether the attributes of @ino change only through
- * requests the daemon serves, so the kernel may keep them a while
+/*
+ * Do the attributes of @n change only through requests the daemon serves,
+ * so that the kernel may keep them a while (store_attr_settled())?
  *
- * Not so for a buffer in a memfd with a hole below its end: a load or store
- * through a mapping (which the daemon never sees) fills the hole, and its
- * st_blocks grows, as on tmpfs.
+ * Not so for a growable buffer (staged: never exported, in no directory
+ * that fixes its size; the buffers that behave as tmpfs files) whose memfd
+ * has a hole below its end: a load or store through a mapping, which the
+ * daemon never sees, fills the hole, and its st_blocks grows, as on tmpfs.
+ * The attributes of a buffer whose size is fixed are kept: its st_blocks
+ * follows such faults within the attribute timeout.
  */
 bool node_settled(const struct umm_node *n)
 {
 	off_t hole;
 
-	if (n->is_dir || n->buf.mem.fd < 0 || n->buf.mem.map || !buf_len(&n->buf))
+	if (n->is_dir || !n->buf.staged || n->buf.mem.fd < 0 || n->buf.mem.map || !buf_len(&n->buf))
 		return true;
 	hole = lseek(n->buf.mem.fd, 0, SEEK_HOLE);
 	return hole >= 0 && (uint64_t)hole >= buf_len(&n->buf);

@@ -206,6 +206,11 @@ void store_set_passthrough(struct store *s, bool on)
 	unlock(s);
 }
 
+/**
+ * store_attr_settled() - whether the kernel may keep the attributes of @ino
+ * for a while: they change only through requests the daemon serves (see
+ * node_settled())
+ */
 bool store_attr_settled(struct store *s, uint64_t ino)
 {
 	struct umm_node *n;

@@ -148,13 +148,13 @@ static int setup_file(struct bench *b, struct scenario *s, enum target_id id, bo
 	return ret;
 }
 
-/* stat: a buffer with its page written. */
+/* stat, getxattr: a buffer with its page written. */
 static int setup_written_file(struct bench *b, struct scenario *s, enum target_id id)
 {
 	return setup_file(b, s, id, true);
 }
 
-/* stat-holes, getxattr, export: a buffer sized, never touched. */
+/* stat-holes, export: a buffer sized, never touched. */
 static int setup_sized_file(struct bench *b, struct scenario *s, enum target_id id)
 {
 	return setup_file(b, s, id, false);
@@ -543,7 +543,7 @@ static const struct scen_def scenarios[] = {
 	  .setup = setup_sized_file, .run = run_stat, .teardown = teardown_buf },
 	{ .name = "getxattr", .unit = "us", .targets = TG_FILES, .modes = MODES_ALL,
 	  .size = ALL_MODES(0), .ops = PER_MODE(2000, 20000, 50000),
-	  .setup = setup_sized_file, .run = run_getxattr, .teardown = teardown_buf },
+	  .setup = setup_written_file, .run = run_getxattr, .teardown = teardown_buf },
 	{ .name = "list", .unit = "ms", .targets = TG_FILES, .modes = MODES_ALL,
 	  .size = PER_MODE(200, 2000, 10000), .ops = ALL_MODES(1),
 	  .setup = setup_list, .run = run_list },
