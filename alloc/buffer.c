@@ -626,15 +626,9 @@ int store_export(struct store *s, uint64_t ino, int accmode, uint32_t *kind, uin
 	int ret;
 
 	lock(s);
-	n = node_get(s, ino);
-	if (!n) {
-		ret = -ENOENT;
+	ret = node_buf_get(s, ino, &n);
+	if (ret)
 		goto out;
-	}
-	if (n->is_dir) {
-		ret = -EISDIR;
-		goto out;
-	}
 	if (n->buf.staged) {
 		if (!n->buf.mem.size) {
 			ret = -EINVAL;

@@ -96,12 +96,8 @@ int store_open(struct store *s, const struct store_ctx *ctx, uint64_t ino, int f
 	int ret;
 
 	lock(s);
-	n = node_get(s, ino);
-	if (!n)
-		ret = -ENOENT;
-	else if (n->is_dir)
-		ret = -EISDIR;
-	else
+	ret = node_buf_get(s, ino, &n);
+	if (!ret)
 		ret = buf_open(s, ctx, n, flags, oo);
 	unlock(s);
 	return ret;
@@ -285,16 +281,10 @@ int store_fallocate(struct store *s, const struct store_ctx *ctx, uint64_t ino, 
 		return -EOPNOTSUPP;
 	end = (uint64_t)off + (uint64_t)len;
 	lock(s);
-	n = node_get(s, ino);
-	h = n && !n->is_dir ? node_handle(n, fh) : NULL;
-	if (!n) {
-		ret = -ENOENT;
+	ret = node_buf_get(s, ino, &n);
+	if (ret)
 		goto out;
-	}
-	if (n->is_dir) {
-		ret = -EISDIR;
-		goto out;
-	}
+	h = node_handle(n, fh);
 	if (!h || h->accmode == O_RDONLY) {
 		ret = -EBADF;
 		goto out;

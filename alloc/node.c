@@ -356,6 +356,7 @@ void node_path(const struct umm_node *n, char *out, size_t len)
 	}
 }
 
+/* Directory @ino into *@out: 0, -ENOENT, or -ENOTDIR. */
 int node_dir_get(struct store *s, uint64_t ino, struct umm_node **out)
 {
 	struct umm_node *n = node_get(s, ino);
@@ -364,6 +365,19 @@ int node_dir_get(struct store *s, uint64_t ino, struct umm_node **out)
 		return -ENOENT;
 	if (!n->is_dir)
 		return -ENOTDIR;
+	*out = n;
+	return 0;
+}
+
+/* Buffer @ino into *@out: 0, -ENOENT, or -EISDIR. */
+int node_buf_get(struct store *s, uint64_t ino, struct umm_node **out)
+{
+	struct umm_node *n = node_get(s, ino);
+
+	if (!n)
+		return -ENOENT;
+	if (n->is_dir)
+		return -EISDIR;
 	*out = n;
 	return 0;
 }

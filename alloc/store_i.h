@@ -220,6 +220,7 @@ void node_fill_stat(const struct umm_node *n, struct stat *st);
 void node_kill_suid(struct umm_node *n, const struct store_ctx *ctx, bool always);
 void node_path(const struct umm_node *n, char *out, size_t len);
 int node_dir_get(struct store *s, uint64_t ino, struct umm_node **out);
+int node_buf_get(struct store *s, uint64_t ino, struct umm_node **out);
 bool node_settled(const struct umm_node *n);
 struct umm_handle *node_handle(struct umm_node *n, uint64_t fh);
 gid_t node_new_gid(const struct umm_node *dir, const struct store_ctx *ctx);
