@@ -13,9 +13,9 @@
 
 #include "store_i.h"
 
-struct umm_user *budget_user(struct store *s, uid_t uid, bool create)
+struct store_user *budget_user(struct store *s, uid_t uid, bool create)
 {
-	struct umm_user *u;
+	struct store_user *u;
 
 	for (size_t i = 0; i < s->nusers; i++)
 		if (s->users[i].uid == uid)
@@ -32,14 +32,14 @@ struct umm_user *budget_user(struct store *s, uid_t uid, bool create)
 	return u;
 }
 
-void budget_chain_add(struct umm_node *dir, int64_t delta)
+void budget_chain_add(struct store_node *dir, int64_t delta)
 {
 	for (; dir; dir = dir->parent)
 		dir->dir.used += (uint64_t)delta;
 }
 
 /* Would @delta more bytes under @dir break a user.umm.max_bytes? */
-bool budget_chain_fits(struct umm_node *dir, uint64_t delta)
+bool budget_chain_fits(struct store_node *dir, uint64_t delta)
 {
 	for (; dir; dir = dir->parent)
 		if ((dir->dir.own.set & UMM_C_MAX_BYTES) &&
@@ -53,11 +53,11 @@ bool budget_chain_fits(struct umm_node *dir, uint64_t delta)
  * Charge buffer @n @bytes in all (instead of what it has now). Growth is
  * checked against every budget first: -ENOSPC and nothing changed.
  */
-int budget_charge(struct store *s, struct umm_node *n, uint64_t bytes)
+int budget_charge(struct store *s, struct store_node *n, uint64_t bytes)
 {
 	uint64_t old = n->buf.charged;
 	const char *over = NULL;
-	struct umm_user *u;
+	struct store_user *u;
 
 	if (bytes > old) {
 		uint64_t d = bytes - old;

@@ -25,9 +25,9 @@
  * opens made with it keep their backing file. Without a request (@ctx NULL,
  * the export thread) the id is only set aside, for the next request to drop.
  */
-static void backing_drop(struct umm_node *n, const struct store_ctx *ctx)
+static void backing_drop(struct store_node *n, const struct store_ctx *ctx)
 {
-	struct umm_buffer *b = &n->buf;
+	struct store_buffer *b = &n->buf;
 
 	if (!ctx || !ctx->backing_close) {
 		if (b->backing_id > 0 && !b->stale_backing_id)
@@ -43,24 +43,24 @@ static void backing_drop(struct umm_node *n, const struct store_ctx *ctx)
 	b->stale_backing_id = 0;
 }
 
-void buf_node_free(struct store *s, struct umm_node *n, const struct store_ctx *ctx)
+void buf_node_free(struct store *s, struct store_node *n, const struct store_ctx *ctx)
 {
 	tab_remove_ino(s, n);
 	s->nnodes--;
 	if (n->is_dir) {
-		umm_constraints_fini(&n->dir.own);
+		constraints_fini(&n->dir.own);
 		s->ndirs--;
 	} else {
 		/* handles the kernel never released: a daemon leaving a lazy unmount */
 		while (n->buf.handles) {
-			struct umm_handle *h = n->buf.handles;
+			struct store_handle *h = n->buf.handles;
 
 			n->buf.handles = h->next;
 			free(h);
 		}
 		backing_drop(n, ctx);
 		heap_free(n->buf.staged ? heap_staging() : n->buf.heap, &n->buf.mem);
-		umm_constraints_fini(&n->buf.eff);
+		constraints_fini(&n->buf.eff);
 		budget_charge(s, n, 0);
 		s->nbuffers--;
 	}
@@ -70,14 +70,14 @@ void buf_node_free(struct store *s, struct umm_node *n, const struct store_ctx *
 }
 
 /* Free @n if nothing refers to it any more: no name, no lookup, no open. */
-void buf_maybe_free(struct store *s, struct umm_node *n, const struct store_ctx *ctx)
+void buf_maybe_free(struct store *s, struct store_node *n, const struct store_ctx *ctx)
 {
 	if (n == s->root || n->parent || n->nlookup || n->nopen)
 		return;
 	buf_node_free(s, n, ctx);
 }
 
-struct heap *buf_heap_now(struct umm_node *n)
+struct heap *buf_heap_now(struct store_node *n)
 {
 	return n->buf.staged ? heap_staging() : n->buf.heap;
 }
@@ -124,7 +124,7 @@ static int copy_mem(struct heap *sh, struct heap_buf *src, struct heap *dh, stru
  * tell where a dma-buf came from. The kernel keeps 31 bytes: a longer path
  * keeps its end, after "umm:...".
  */
-void buf_mem_label(const struct umm_node *n, char label[DMA_BUF_NAME_LEN])
+void buf_mem_label(const struct store_node *n, char label[DMA_BUF_NAME_LEN])
 {
 	char path[4096];
 	size_t plen;
@@ -187,10 +187,10 @@ static int devices_import(struct store *s, const char *devices, const struct hea
  * heap. Returns 0 or -errno (-ENOSPC for the size, -EOPNOTSUPP for a property),
  * with one line for the log in @why.
  */
-int buf_place(struct store *s, struct umm_node *n, uint64_t size, struct heap *sh,
+int buf_place(struct store *s, struct store_node *n, uint64_t size, struct heap *sh,
 	      struct heap_buf *src, struct heap_buf *out, char *why, size_t whylen)
 {
-	const struct umm_constraints *eff = &n->buf.eff;
+	const struct constraints *eff = &n->buf.eff;
 	char first[160] = "", label[DMA_BUF_NAME_LEN];
 	int first_ret = 0;
 
@@ -204,9 +204,9 @@ int buf_place(struct store *s, struct umm_node *n, uint64_t size, struct heap *s
 		bool size_only;
 		int ret;
 
-		if (umm_heap_unmet(h, eff, size, &size_only))
+		if (constraints_heap_unmet(h, eff, size, &size_only))
 			continue;
-		umm_heap_req(eff, size, &req);
+		constraints_heap_req(eff, size, &req);
 		req.name = label;
 		ret = heap_alloc(h, &req, &mem);
 		if (ret) {
@@ -239,7 +239,7 @@ int buf_place(struct store *s, struct umm_node *n, uint64_t size, struct heap *s
 			return ret;
 	}
 	if (!first_ret)
-		return umm_choose_heap(s->cfg.heaps, s->cfg.nheaps, eff, size, why, whylen);
+		return constraints_choose_heap(s->cfg.heaps, s->cfg.nheaps, eff, size, why, whylen);
 	snprintf(why, whylen, "no heap could give it: %s", first);
 	if (first_ret == -ENOMEM || first_ret == -ENOSPC)
 		return -ENOSPC;
@@ -248,13 +248,13 @@ int buf_place(struct store *s, struct umm_node *n, uint64_t size, struct heap *s
 }
 
 /* Does a heap without dma-bufs (memfd) meet @eff for @size? */
-static bool exact_heap_allowed(struct store *s, const struct umm_constraints *eff, uint64_t size)
+static bool exact_heap_allowed(struct store *s, const struct constraints *eff, uint64_t size)
 {
 	for (unsigned i = 0; i < s->cfg.nheaps; i++) {
 		bool size_only;
 
 		if (!s->cfg.heaps[i].caps.dmabuf &&
-		    !umm_heap_unmet(&s->cfg.heaps[i], eff, size, &size_only))
+		    !constraints_heap_unmet(&s->cfg.heaps[i], eff, size, &size_only))
 			return true;
 	}
 	return false;
@@ -269,7 +269,7 @@ static bool exact_heap_allowed(struct store *s, const struct umm_constraints *ef
  * right after a writer's close(), the next open may still see it.
  * Called with the lock held; returns with it held.
  */
-static void wait_released(struct store *s, struct umm_node *n, unsigned max_open,
+static void wait_released(struct store *s, struct store_node *n, unsigned max_open,
 			  unsigned max_writers)
 {
 	struct timespec dl;
@@ -286,7 +286,7 @@ static void wait_released(struct store *s, struct umm_node *n, unsigned max_open
 }
 
 /* Is a refusal of @b worth a log line (none in the last second)? */
-static bool busy_log_due(struct umm_buffer *b)
+static bool busy_log_due(struct store_buffer *b)
 {
 	struct timespec t;
 
@@ -302,9 +302,9 @@ static bool busy_log_due(struct umm_buffer *b)
  * @n go (and their charge) when its size is fixed: a heap's memory ends at
  * the buffer's last page.
  */
-static void drop_prealloc(struct store *s, struct umm_node *n)
+static void drop_prealloc(struct store *s, struct store_node *n)
 {
-	struct umm_buffer *b = &n->buf;
+	struct store_buffer *b = &n->buf;
 	uint64_t from = heap_page_round(b->mem.size);
 
 	if (!b->prealloc)
@@ -321,9 +321,9 @@ static void drop_prealloc(struct store *s, struct umm_node *n)
  * the staging memfd (no devices to check), or the first heap that can gets a
  * copy in memory of its own (charged while the staging copy still exists).
  */
-static int realize(struct store *s, struct umm_node *n, bool wait)
+static int realize(struct store *s, struct store_node *n, bool wait)
 {
-	struct umm_buffer *b = &n->buf;
+	struct store_buffer *b = &n->buf;
 	uint64_t old_charge, size, filled;
 	struct heap_buf mem;
 	char why[200];
@@ -353,9 +353,9 @@ static int realize(struct store *s, struct umm_node *n, bool wait)
 			bool size_only;
 
 			if ((exact && h->caps.dmabuf) ||
-			    umm_heap_unmet(h, &b->eff, size, &size_only))
+			    constraints_heap_unmet(h, &b->eff, size, &size_only))
 				continue;
-			umm_heap_req(&b->eff, size, &req);
+			constraints_heap_req(&b->eff, size, &req);
 			buf_mem_label(n, label);
 			req.name = label;
 			ret = heap_adopt(h, &req, &b->mem);
@@ -412,10 +412,10 @@ static int realize(struct store *s, struct umm_node *n, bool wait)
  * filled again (staged), so the writes that follow cost no copy; one resized
  * by a chosen size is sealed again at once.
  */
-int buf_resize(struct store *s, struct umm_node *n, uint64_t size, struct umm_handle *issuer,
+int buf_resize(struct store *s, struct store_node *n, uint64_t size, struct store_handle *issuer,
 	       const struct store_ctx *ctx, enum resize_why why)
 {
-	struct umm_buffer *b = &n->buf;
+	struct store_buffer *b = &n->buf;
 	uint64_t old_charge = b->charged;
 	struct heap_buf mem;
 	int ret;
@@ -445,8 +445,8 @@ int buf_resize(struct store *s, struct umm_node *n, uint64_t size, struct umm_ha
 
 		/* a size no allowed heap can hold is refused now, not when sealed */
 		if (size > b->mem.size) {
-			ret = umm_choose_heap(s->cfg.heaps, s->cfg.nheaps, &b->eff, size, whyno,
-					      sizeof(whyno));
+			ret = constraints_choose_heap(s->cfg.heaps, s->cfg.nheaps, &b->eff, size,
+						      whyno, sizeof(whyno));
 			if (ret < 0) {
 				if (s->cfg.log)
 					s->cfg.log("resize of %s to %llu refused: %s",
@@ -537,13 +537,13 @@ int buf_resize(struct store *s, struct umm_node *n, uint64_t size, struct umm_ha
  * modes, so read(2) sees what devices wrote; it is mapped through the
  * exported fd.
  */
-int buf_open(struct store *s, const struct store_ctx *ctx, struct umm_node *n, int flags,
+int buf_open(struct store *s, const struct store_ctx *ctx, struct store_node *n, int flags,
 	     struct store_open_out *oo)
 {
-	struct umm_buffer *b = &n->buf;
+	struct store_buffer *b = &n->buf;
 	int acc = flags & O_ACCMODE;
 	bool pt_mode = s->cfg.passthrough && ctx->backing_open;
-	struct umm_handle *h;
+	struct store_handle *h;
 	bool pt = false;
 	int ret;
 
@@ -621,7 +621,7 @@ int buf_open(struct store *s, const struct store_ctx *ctx, struct umm_node *n, i
  */
 int store_export(struct store *s, uint64_t ino, int accmode, uint32_t *kind, uint64_t *size)
 {
-	struct umm_node *n;
+	struct store_node *n;
 	bool dmabuf;
 	int ret;
 

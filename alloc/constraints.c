@@ -25,10 +25,10 @@ static const struct {
 };
 
 /**
- * umm_cset_from_name() - the UMM_C_* bit of a constraint name ("size", ...)
+ * constraints_bit() - the UMM_C_* bit of a constraint name ("size", ...)
  * Returns the bit, or 0 for a name that is no settable constraint.
  */
-int umm_cset_from_name(const char *name)
+int constraints_bit(const char *name)
 {
 	for (size_t i = 0; i < sizeof(cset_names) / sizeof(cset_names[0]); i++)
 		if (!strcmp(name, cset_names[i].name))
@@ -37,9 +37,9 @@ int umm_cset_from_name(const char *name)
 }
 
 /**
- * umm_constraints_init() - an empty set (no constraint)
+ * constraints_init() - an empty set (no constraint)
  */
-void umm_constraints_init(struct umm_constraints *c)
+void constraints_init(struct constraints *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->align = HEAP_PAGE_SIZE;
@@ -47,26 +47,26 @@ void umm_constraints_init(struct umm_constraints *c)
 }
 
 /**
- * umm_constraints_fini() - free what @c holds; @c is empty afterwards
+ * constraints_fini() - free what @c holds; @c is empty afterwards
  */
-void umm_constraints_fini(struct umm_constraints *c)
+void constraints_fini(struct constraints *c)
 {
 	free(c->devices);
-	umm_constraints_init(c);
+	constraints_init(c);
 }
 
 /**
- * umm_constraints_copy() - deep copy @src into an uninitialized @dst
+ * constraints_copy() - deep copy @src into an uninitialized @dst
  * Returns 0 or -ENOMEM (then @dst is empty).
  */
-int umm_constraints_copy(struct umm_constraints *dst, const struct umm_constraints *src)
+int constraints_copy(struct constraints *dst, const struct constraints *src)
 {
 	*dst = *src;
 	dst->devices = NULL;
 	if (src->devices) {
 		dst->devices = strdup(src->devices);
 		if (!dst->devices) {
-			umm_constraints_init(dst);
+			constraints_init(dst);
 			return -ENOMEM;
 		}
 	}
@@ -74,14 +74,14 @@ int umm_constraints_copy(struct umm_constraints *dst, const struct umm_constrain
 }
 
 /**
- * umm_constraints_set() - parse @value into constraint @which of @c
+ * constraints_set() - parse @value into constraint @which of @c
  * Returns 0, or -EINVAL for a value that does not parse (then @c is unchanged),
  * or -ENOMEM.
  */
-int umm_constraints_set(struct umm_constraints *c, int which, const char *value, size_t len)
+int constraints_set(struct constraints *c, int which, const char *value, size_t len)
 {
 	char heap[UMM_HEAP_NAME_MAX];
-	enum umm_cache cache;
+	enum heap_cache cache;
 	char *devices;
 	uint64_t v;
 	bool b;
@@ -122,7 +122,7 @@ int umm_constraints_set(struct umm_constraints *c, int which, const char *value,
 			return ret;
 		/* "auto" is the same as no setting of its own */
 		if (!strcmp(heap, "auto")) {
-			umm_constraints_clear(c, UMM_C_HEAP);
+			constraints_clear(c, UMM_C_HEAP);
 			return 0;
 		}
 		memcpy(c->heap, heap, sizeof(heap));
@@ -142,13 +142,13 @@ int umm_constraints_set(struct umm_constraints *c, int which, const char *value,
 }
 
 /**
- * umm_constraints_clear() - drop constraint @which from @c
+ * constraints_clear() - drop constraint @which from @c
  */
-void umm_constraints_clear(struct umm_constraints *c, int which)
+void constraints_clear(struct constraints *c, int which)
 {
-	struct umm_constraints empty;
+	struct constraints empty;
 
-	umm_constraints_init(&empty);
+	constraints_init(&empty);
 	switch (which) {
 	case UMM_C_SIZE:
 		c->size = 0;
@@ -177,10 +177,10 @@ void umm_constraints_clear(struct umm_constraints *c, int which)
 }
 
 /**
- * umm_constraints_get() - the text of constraint @which, as set
+ * constraints_get() - the text of constraint @which, as set
  * Returns the length (snprintf-like), or -ENODATA when @c does not set it.
  */
-int umm_constraints_get(const struct umm_constraints *c, int which, char *buf, size_t n)
+int constraints_get(const struct constraints *c, int which, char *buf, size_t n)
 {
 	char num[24];
 
@@ -209,7 +209,7 @@ int umm_constraints_get(const struct umm_constraints *c, int which, char *buf, s
 }
 
 /**
- * umm_constraints_merge() - add a directory's own set @own to the effective set
+ * constraints_merge() - add a directory's own set @own to the effective set
  * @eff of its parent, giving the directory's effective set in @eff
  *
  * A child tightens, never loosens: alignment takes the larger, contiguity once 1
@@ -217,8 +217,7 @@ int umm_constraints_get(const struct umm_constraints *c, int which, char *buf, s
  * setting. heap and cache cannot differ from an ancestor's: that is a conflict.
  * Returns 0, or -EINVAL with *@conflict naming the constraint, or -ENOMEM.
  */
-int umm_constraints_merge(struct umm_constraints *eff, const struct umm_constraints *own,
-			  const char **conflict)
+int constraints_merge(struct constraints *eff, const struct constraints *own, const char **conflict)
 {
 	*conflict = NULL;
 	if (own->set & UMM_C_HEAP) {
@@ -260,10 +259,10 @@ int umm_constraints_merge(struct umm_constraints *eff, const struct umm_constrai
 }
 
 /**
- * umm_constraints_format() - the one line of user.umm.effective
+ * constraints_format() - the one line of user.umm.effective
  * Returns the length (snprintf-like).
  */
-int umm_constraints_format(const struct umm_constraints *eff, char *buf, size_t n)
+int constraints_format(const struct constraints *eff, char *buf, size_t n)
 {
 	char size[24] = "none", align[24], max[24] = "none";
 
@@ -280,12 +279,12 @@ int umm_constraints_format(const struct umm_constraints *eff, char *buf, size_t 
 }
 
 /**
- * umm_constraints_met() - does a buffer with properties @b meet @eff?
+ * constraints_met() - does a buffer with properties @b meet @eff?
  * On false, *@why names the first constraint it fails. The size and the quota
  * are not checked here (accounting does that).
  */
-bool umm_constraints_met(const struct umm_constraints *eff, const struct umm_bufprops *b,
-			 const char **why)
+bool constraints_met(const struct constraints *eff, const struct constraints_bufprops *b,
+		     const char **why)
 {
 	*why = NULL;
 	if ((eff->set & UMM_C_HEAP) && strcmp(eff->heap, b->heap))
@@ -303,9 +302,9 @@ bool umm_constraints_met(const struct umm_constraints *eff, const struct umm_buf
 }
 
 /**
- * umm_heap_req() - the allocation request a buffer of @size under @eff makes
+ * constraints_heap_req() - the allocation request a buffer of @size under @eff makes
  */
-void umm_heap_req(const struct umm_constraints *eff, uint64_t size, struct heap_req *req)
+void constraints_heap_req(const struct constraints *eff, uint64_t size, struct heap_req *req)
 {
 	memset(req, 0, sizeof(*req));
 	req->size = heap_page_round(size);
@@ -315,12 +314,12 @@ void umm_heap_req(const struct umm_constraints *eff, uint64_t size, struct heap_
 }
 
 /**
- * umm_heap_unmet() - why heap @h cannot hold a buffer of @size bytes under @eff
+ * constraints_heap_unmet() - why heap @h cannot hold a buffer of @size bytes under @eff
  * Returns NULL if it can, else the name of the first constraint it cannot meet;
  * *@size_only tells whether the size alone is what it cannot meet.
  */
-const char *umm_heap_unmet(const struct heap *h, const struct umm_constraints *eff, uint64_t size,
-			   bool *size_only)
+const char *constraints_heap_unmet(const struct heap *h, const struct constraints *eff,
+				   uint64_t size, bool *size_only)
 {
 	const struct heap_caps *c = &h->caps;
 	uint64_t rsize = heap_page_round(size);
@@ -345,22 +344,22 @@ const char *umm_heap_unmet(const struct heap *h, const struct umm_constraints *e
 }
 
 /**
- * umm_choose_heap() - the first heap of @heaps (in preference order) that can
+ * constraints_choose_heap() - the first heap of @heaps (in preference order) that can
  * hold a buffer of @size bytes under the effective constraints @eff
  *
  * Returns its index, -ENOSPC when heaps meet every property but not the size,
  * or -EOPNOTSUPP when no heap meets a property; then @why holds one line naming
  * the constraint no heap met.
  */
-int umm_choose_heap(struct heap *heaps, unsigned n, const struct umm_constraints *eff,
-		    uint64_t size, char *why, size_t whylen)
+int constraints_choose_heap(struct heap *heaps, unsigned n, const struct constraints *eff,
+			    uint64_t size, char *why, size_t whylen)
 {
 	const char *first = NULL, *first_heap = "", *size_heap = "";
 	bool size_fail = false;
 
 	for (unsigned i = 0; i < n; i++) {
 		bool size_only;
-		const char *unmet = umm_heap_unmet(&heaps[i], eff, size, &size_only);
+		const char *unmet = constraints_heap_unmet(&heaps[i], eff, size, &size_only);
 
 		if (!unmet)
 			return (int)i;

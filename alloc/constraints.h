@@ -13,7 +13,7 @@
 #include "heap.h"
 #include "parse.h"
 
-enum umm_cset {
+enum cset_bit {
 	UMM_C_SIZE = 1 << 0,
 	UMM_C_ALIGN = 1 << 1,
 	UMM_C_CONTIGUOUS = 1 << 2,
@@ -24,7 +24,7 @@ enum umm_cset {
 };
 
 /**
- * struct umm_constraints - a constraint set
+ * struct constraints - a constraint set
  * @set:        UMM_C_* bits: which fields hold a value
  * @size:       size of each new buffer
  * @align:      start alignment
@@ -35,46 +35,46 @@ enum umm_cset {
  * @max_bytes:  quota of the subtree (own setting; the effective set holds the
  *              tightest along the path)
  */
-struct umm_constraints {
+struct constraints {
 	unsigned set;
 	uint64_t size;
 	uint64_t align;
 	bool contiguous;
-	enum umm_cache cache;
+	enum heap_cache cache;
 	char heap[UMM_HEAP_NAME_MAX];
 	char *devices;
 	uint64_t max_bytes;
 };
 
 /**
- * struct umm_bufprops - what a buffer's memory is, to check it against a set
+ * struct constraints_bufprops - what a buffer's memory is, to check it against a set
  */
-struct umm_bufprops {
+struct constraints_bufprops {
 	const char *heap;
 	uint64_t align;
 	bool contiguous;
-	enum umm_cache cache;
+	enum heap_cache cache;
 	const char *devices;
 };
 
 /* the names of the settable directory constraints, without "user.umm." */
-int umm_cset_from_name(const char *name);
+int constraints_bit(const char *name);
 
-void umm_constraints_init(struct umm_constraints *c);
-void umm_constraints_fini(struct umm_constraints *c);
-int umm_constraints_copy(struct umm_constraints *dst, const struct umm_constraints *src);
-int umm_constraints_set(struct umm_constraints *c, int which, const char *value, size_t len);
-void umm_constraints_clear(struct umm_constraints *c, int which);
-int umm_constraints_get(const struct umm_constraints *c, int which, char *buf, size_t n);
-int umm_constraints_merge(struct umm_constraints *eff, const struct umm_constraints *own,
-			  const char **conflict);
-int umm_constraints_format(const struct umm_constraints *eff, char *buf, size_t n);
-bool umm_constraints_met(const struct umm_constraints *eff, const struct umm_bufprops *b,
-			 const char **why);
-int umm_choose_heap(struct heap *heaps, unsigned n, const struct umm_constraints *eff,
-		    uint64_t size, char *why, size_t whylen);
-const char *umm_heap_unmet(const struct heap *h, const struct umm_constraints *eff, uint64_t size,
-			   bool *size_only);
-void umm_heap_req(const struct umm_constraints *eff, uint64_t size, struct heap_req *req);
+void constraints_init(struct constraints *c);
+void constraints_fini(struct constraints *c);
+int constraints_copy(struct constraints *dst, const struct constraints *src);
+int constraints_set(struct constraints *c, int which, const char *value, size_t len);
+void constraints_clear(struct constraints *c, int which);
+int constraints_get(const struct constraints *c, int which, char *buf, size_t n);
+int constraints_merge(struct constraints *eff, const struct constraints *own,
+		      const char **conflict);
+int constraints_format(const struct constraints *eff, char *buf, size_t n);
+bool constraints_met(const struct constraints *eff, const struct constraints_bufprops *b,
+		     const char **why);
+int constraints_choose_heap(struct heap *heaps, unsigned n, const struct constraints *eff,
+			    uint64_t size, char *why, size_t whylen);
+const char *constraints_heap_unmet(const struct heap *h, const struct constraints *eff,
+				   uint64_t size, bool *size_only);
+void constraints_heap_req(const struct constraints *eff, uint64_t size, struct heap_req *req);
 
 #endif /* UMM_CONSTRAINTS_H */

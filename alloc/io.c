@@ -92,7 +92,7 @@ ssize_t io_mem(struct heap *h, struct heap_buf *m, void *buf, size_t n, off_t of
 int store_open(struct store *s, const struct store_ctx *ctx, uint64_t ino, int flags,
 	       struct store_open_out *oo)
 {
-	struct umm_node *n;
+	struct store_node *n;
 	int ret;
 
 	lock(s);
@@ -108,8 +108,8 @@ int store_open(struct store *s, const struct store_ctx *ctx, uint64_t ino, int f
  */
 void store_release(struct store *s, const struct store_ctx *ctx, uint64_t ino, uint64_t fh)
 {
-	struct umm_node *n;
-	struct umm_handle *h;
+	struct store_node *n;
+	struct store_handle *h;
 
 	lock(s);
 	n = node_get(s, ino);
@@ -141,9 +141,9 @@ void store_release(struct store *s, const struct store_ctx *ctx, uint64_t ino, u
 ssize_t store_read_to(struct store *s, uint64_t ino, uint64_t fh, size_t size, off_t off,
 		      store_move_fn move, void *arg)
 {
-	struct umm_handle *h;
+	struct store_handle *h;
 	struct heap_buf *m;
-	struct umm_node *n;
+	struct store_node *n;
 	ssize_t ret;
 
 	lock(s);
@@ -192,9 +192,9 @@ out:
 static ssize_t write_from(struct store *s, const struct store_ctx *ctx, uint64_t ino, uint64_t fh,
 			  size_t size, off_t off, store_move_fn move, void *arg)
 {
-	struct umm_handle *h;
+	struct store_handle *h;
 	struct heap_buf *m;
-	struct umm_node *n;
+	struct store_node *n;
 	uint64_t end;
 	ssize_t ret;
 
@@ -268,9 +268,9 @@ int store_fallocate(struct store *s, const struct store_ctx *ctx, uint64_t ino, 
 		    int mode, off_t off, off_t len)
 {
 	const int known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
-	struct umm_handle *h;
-	struct umm_buffer *b;
-	struct umm_node *n;
+	struct store_handle *h;
+	struct store_buffer *b;
+	struct store_node *n;
 	uint64_t end, size;
 	bool memfd;
 	int ret = 0;

@@ -33,7 +33,7 @@ static uint64_t hash_name(uint64_t parent, const char *name)
 	return h;
 }
 
-void tab_insert_ino(struct store *s, struct umm_node *n)
+void tab_insert_ino(struct store *s, struct store_node *n)
 {
 	size_t i = hash_ino(n->ino) & (s->tab_size - 1);
 
@@ -41,7 +41,7 @@ void tab_insert_ino(struct store *s, struct umm_node *n)
 	s->ino_tab[i] = n;
 }
 
-static void tab_insert_name(struct store *s, struct umm_node *n)
+static void tab_insert_name(struct store *s, struct store_node *n)
 {
 	size_t i = hash_name(n->parent->ino, n->name) & (s->tab_size - 1);
 
@@ -49,9 +49,9 @@ static void tab_insert_name(struct store *s, struct umm_node *n)
 	s->name_tab[i] = n;
 }
 
-void tab_remove_ino(struct store *s, struct umm_node *n)
+void tab_remove_ino(struct store *s, struct store_node *n)
 {
-	struct umm_node **p = &s->ino_tab[hash_ino(n->ino) & (s->tab_size - 1)];
+	struct store_node **p = &s->ino_tab[hash_ino(n->ino) & (s->tab_size - 1)];
 
 	for (; *p; p = &(*p)->ino_next) {
 		if (*p == n) {
@@ -61,9 +61,10 @@ void tab_remove_ino(struct store *s, struct umm_node *n)
 	}
 }
 
-static void tab_remove_name(struct store *s, struct umm_node *n)
+static void tab_remove_name(struct store *s, struct store_node *n)
 {
-	struct umm_node **p = &s->name_tab[hash_name(n->parent->ino, n->name) & (s->tab_size - 1)];
+	struct store_node **p =
+		&s->name_tab[hash_name(n->parent->ino, n->name) & (s->tab_size - 1)];
 
 	for (; *p; p = &(*p)->name_next) {
 		if (*p == n) {
@@ -77,7 +78,7 @@ static void tab_remove_name(struct store *s, struct umm_node *n)
 void tab_maybe_grow(struct store *s)
 {
 	size_t old = s->tab_size, nsize = old * 2;
-	struct umm_node **it, **nt;
+	struct store_node **it, **nt;
 
 	if (s->nnodes < old)
 		return;
@@ -88,17 +89,17 @@ void tab_maybe_grow(struct store *s)
 		free(nt);
 		return;
 	}
-	struct umm_node **oi = s->ino_tab, **on = s->name_tab;
+	struct store_node **oi = s->ino_tab, **on = s->name_tab;
 
 	s->ino_tab = it;
 	s->name_tab = nt;
 	s->tab_size = nsize;
 	for (size_t i = 0; i < old; i++) {
-		for (struct umm_node *n = oi[i], *next; n; n = next) {
+		for (struct store_node *n = oi[i], *next; n; n = next) {
 			next = n->ino_next;
 			tab_insert_ino(s, n);
 		}
-		for (struct umm_node *n = on[i], *next; n; n = next) {
+		for (struct store_node *n = on[i], *next; n; n = next) {
 			next = n->name_next;
 			tab_insert_name(s, n);
 		}
@@ -107,9 +108,9 @@ void tab_maybe_grow(struct store *s)
 	free(on);
 }
 
-struct umm_node *node_get(struct store *s, uint64_t ino)
+struct store_node *node_get(struct store *s, uint64_t ino)
 {
-	struct umm_node *n = s->ino_tab[hash_ino(ino) & (s->tab_size - 1)];
+	struct store_node *n = s->ino_tab[hash_ino(ino) & (s->tab_size - 1)];
 
 	for (; n; n = n->ino_next)
 		if (n->ino == ino)
@@ -117,9 +118,9 @@ struct umm_node *node_get(struct store *s, uint64_t ino)
 	return NULL;
 }
 
-struct umm_node *node_child(struct store *s, struct umm_node *dir, const char *name)
+struct store_node *node_child(struct store *s, struct store_node *dir, const char *name)
 {
-	struct umm_node *n = s->name_tab[hash_name(dir->ino, name) & (s->tab_size - 1)];
+	struct store_node *n = s->name_tab[hash_name(dir->ino, name) & (s->tab_size - 1)];
 
 	for (; n; n = n->name_next)
 		if (n->parent == dir && !strcmp(n->name, name))
@@ -138,9 +139,9 @@ int node_check_name(const char *name)
 	return 0;
 }
 
-struct umm_node *node_new(struct store *s, bool is_dir, mode_t mode, uid_t uid, gid_t gid)
+struct store_node *node_new(struct store *s, bool is_dir, mode_t mode, uid_t uid, gid_t gid)
 {
-	struct umm_node *n = calloc(1, sizeof(*n));
+	struct store_node *n = calloc(1, sizeof(*n));
 
 	if (!n)
 		return NULL;
@@ -152,20 +153,20 @@ struct umm_node *node_new(struct store *s, bool is_dir, mode_t mode, uid_t uid, 
 	now(&n->atime);
 	n->mtime = n->ctime = n->atime;
 	if (is_dir) {
-		umm_constraints_init(&n->dir.own);
+		constraints_init(&n->dir.own);
 		n->dir.next_cookie = 3;
 		n->nlink = 2;
 	} else {
 		n->buf.mem.fd = -1;
 		n->buf.mem.dmabuf_fd = -1;
-		umm_constraints_init(&n->buf.eff);
+		constraints_init(&n->buf.eff);
 		n->nlink = 1;
 	}
 	return n;
 }
 
 /* Link @n under @dir as @name (the name is taken over). */
-void node_attach(struct store *s, struct umm_node *dir, struct umm_node *n, char *name)
+void node_attach(struct store *s, struct store_node *dir, struct store_node *n, char *name)
 {
 	n->parent = dir;
 	n->name = name;
@@ -183,9 +184,9 @@ void node_attach(struct store *s, struct umm_node *dir, struct umm_node *n, char
 	tab_insert_name(s, n);
 }
 
-void node_detach(struct store *s, struct umm_node *n)
+void node_detach(struct store *s, struct store_node *n)
 {
-	struct umm_node *dir = n->parent;
+	struct store_node *dir = n->parent;
 
 	tab_remove_name(s, n);
 	if (n->prev)
@@ -204,30 +205,30 @@ void node_detach(struct store *s, struct umm_node *n)
 }
 
 /* The effective set of directory @dir into @eff (initialized here). */
-int node_effective(struct umm_node *dir, struct umm_constraints *eff)
+int node_effective(struct store_node *dir, struct constraints *eff)
 {
 	/* mkdir and rename keep every directory within UMM_DEPTH_MAX of the root */
-	struct umm_node *path[UMM_DEPTH_MAX + 1];
+	struct store_node *path[UMM_DEPTH_MAX + 1];
 	const char *conflict;
 	size_t depth = 0;
 	int ret = 0;
 
-	umm_constraints_init(eff);
-	for (struct umm_node *d = dir; d && depth < UMM_DEPTH_MAX + 1; d = d->parent)
+	constraints_init(eff);
+	for (struct store_node *d = dir; d && depth < UMM_DEPTH_MAX + 1; d = d->parent)
 		path[depth++] = d;
 	while (depth--) {
-		ret = umm_constraints_merge(eff, &path[depth]->dir.own, &conflict);
+		ret = constraints_merge(eff, &path[depth]->dir.own, &conflict);
 		if (ret)
 			break;
 	}
 	if (ret)
-		umm_constraints_fini(eff);
+		constraints_fini(eff);
 	return ret;
 }
 
-void node_buf_props(const struct umm_node *n, struct umm_bufprops *p)
+void node_buf_props(const struct store_node *n, struct constraints_bufprops *p)
 {
-	const struct umm_buffer *b = &n->buf;
+	const struct store_buffer *b = &n->buf;
 
 	p->heap = b->heap->name;
 	p->align = b->staged ? b->want.align : b->mem.align;
@@ -240,28 +241,28 @@ void node_buf_props(const struct umm_node *n, struct umm_bufprops *p)
  * Does every buffer under @dir meet the effective set it would have, given
  * @eff for @dir itself? On false, *@why names the failing constraint.
  */
-int node_subtree_meets(struct umm_node *dir, const struct umm_constraints *eff, const char **why)
+int node_subtree_meets(struct store_node *dir, const struct constraints *eff, const char **why)
 {
-	for (struct umm_node *c = dir->dir.first; c; c = c->next) {
+	for (struct store_node *c = dir->dir.first; c; c = c->next) {
 		if (!c->is_dir) {
-			struct umm_bufprops p;
+			struct constraints_bufprops p;
 
 			node_buf_props(c, &p);
-			if (!umm_constraints_met(eff, &p, why))
+			if (!constraints_met(eff, &p, why))
 				return -EBUSY;
 			continue;
 		}
-		struct umm_constraints sub;
-		int ret = umm_constraints_copy(&sub, eff);
+		struct constraints sub;
+		int ret = constraints_copy(&sub, eff);
 
 		if (ret)
 			return ret;
-		ret = umm_constraints_merge(&sub, &c->dir.own, why);
+		ret = constraints_merge(&sub, &c->dir.own, why);
 		if (!ret)
 			ret = node_subtree_meets(c, &sub, why);
 		else
 			ret = -EBUSY;
-		umm_constraints_fini(&sub);
+		constraints_fini(&sub);
 		if (ret)
 			return ret;
 	}
@@ -273,12 +274,12 @@ int node_subtree_meets(struct umm_node *dir, const struct umm_constraints *eff, 
  * heap holds whole pages of a buffer filled to a length that is no multiple
  * of the page size (@len then says how much of it is the file).
  */
-uint64_t buf_len(const struct umm_buffer *b)
+uint64_t buf_len(const struct store_buffer *b)
 {
 	return b->len ? b->len : b->mem.size;
 }
 
-void node_fill_stat(const struct umm_node *n, struct stat *st)
+void node_fill_stat(const struct store_node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
@@ -316,7 +317,7 @@ void node_fill_stat(const struct umm_node *n, struct stat *st)
  * to leave it to the file system (FUSE_CAP_HANDLE_KILLPRIV_V2), which spares
  * a security.capability lookup before every passthrough write.
  */
-void node_kill_suid(struct umm_node *n, const struct store_ctx *ctx, bool always)
+void node_kill_suid(struct store_node *n, const struct store_ctx *ctx, bool always)
 {
 	mode_t old = n->mode;
 
@@ -334,15 +335,15 @@ void node_kill_suid(struct umm_node *n, const struct store_ctx *ctx, bool always
  * The path of @n under the mount's root into @out ("/a/b"); a name alone for
  * an unlinked buffer (its last name, if known). Truncated to @len - 1 bytes.
  */
-void node_path(const struct umm_node *n, char *out, size_t len)
+void node_path(const struct store_node *n, char *out, size_t len)
 {
-	const struct umm_node *path[UMM_DEPTH_MAX + 2];
+	const struct store_node *path[UMM_DEPTH_MAX + 2];
 	size_t depth = 0, used = 0;
 
 	out[0] = '\0';
 	if (!len)
 		return;
-	for (const struct umm_node *p = n; p && p->parent && depth < UMM_DEPTH_MAX + 2;
+	for (const struct store_node *p = n; p && p->parent && depth < UMM_DEPTH_MAX + 2;
 	     p = p->parent)
 		path[depth++] = p;
 	if (!depth) {
@@ -357,9 +358,9 @@ void node_path(const struct umm_node *n, char *out, size_t len)
 }
 
 /* Directory @ino into *@out: 0, -ENOENT, or -ENOTDIR. */
-int node_dir_get(struct store *s, uint64_t ino, struct umm_node **out)
+int node_dir_get(struct store *s, uint64_t ino, struct store_node **out)
 {
-	struct umm_node *n = node_get(s, ino);
+	struct store_node *n = node_get(s, ino);
 
 	if (!n)
 		return -ENOENT;
@@ -370,9 +371,9 @@ int node_dir_get(struct store *s, uint64_t ino, struct umm_node **out)
 }
 
 /* Buffer @ino into *@out: 0, -ENOENT, or -EISDIR. */
-int node_buf_get(struct store *s, uint64_t ino, struct umm_node **out)
+int node_buf_get(struct store *s, uint64_t ino, struct store_node **out)
 {
-	struct umm_node *n = node_get(s, ino);
+	struct store_node *n = node_get(s, ino);
 
 	if (!n)
 		return -ENOENT;
@@ -393,7 +394,7 @@ int node_buf_get(struct store *s, uint64_t ino, struct umm_node **out)
  * The attributes of a buffer whose size is fixed are kept: its st_blocks
  * follows such faults within the attribute timeout.
  */
-bool node_settled(const struct umm_node *n)
+bool node_settled(const struct store_node *n)
 {
 	off_t hole;
 
@@ -403,19 +404,19 @@ bool node_settled(const struct umm_node *n)
 	return hole >= 0 && (uint64_t)hole >= buf_len(&n->buf);
 }
 
-struct umm_handle *node_handle(struct umm_node *n, uint64_t fh)
+struct store_handle *node_handle(struct store_node *n, uint64_t fh)
 {
-	struct umm_handle *h = (struct umm_handle *)(uintptr_t)fh;
+	struct store_handle *h = (struct store_handle *)(uintptr_t)fh;
 
 	return h && h->node == n ? h : NULL;
 }
 
-gid_t node_new_gid(const struct umm_node *dir, const struct store_ctx *ctx)
+gid_t node_new_gid(const struct store_node *dir, const struct store_ctx *ctx)
 {
 	return (dir->mode & S_ISGID) ? dir->gid : ctx->gid;
 }
 
-unsigned node_depth(const struct umm_node *n)
+unsigned node_depth(const struct store_node *n)
 {
 	unsigned d = 0;
 
@@ -425,11 +426,11 @@ unsigned node_depth(const struct umm_node *n)
 }
 
 /* Levels of directories below @dir (0 for a directory with no subdirectory). */
-unsigned node_height(const struct umm_node *dir)
+unsigned node_height(const struct store_node *dir)
 {
 	unsigned h = 0;
 
-	for (const struct umm_node *c = dir->dir.first; c; c = c->next) {
+	for (const struct store_node *c = dir->dir.first; c; c = c->next) {
 		if (c->is_dir) {
 			unsigned ch = 1 + node_height(c);
 

@@ -172,14 +172,14 @@ int parse_bool01(const char *s, size_t len, bool *out)
  *
  * Return: 0 or -EINVAL.
  */
-int parse_cache(const char *s, size_t len, enum umm_cache *out)
+int parse_cache(const char *s, size_t len, enum heap_cache *out)
 {
 	if (!s)
 		return -EINVAL;
 	len = strip_newline(s, len);
 	for (int i = 0; i < UMM_CACHE_NR; i++) {
-		if (text_equals(s, len, heap_cache_name((enum umm_cache)i))) {
-			*out = (enum umm_cache)i;
+		if (text_equals(s, len, heap_cache_name((enum heap_cache)i))) {
+			*out = (enum heap_cache)i;
 			return 0;
 		}
 	}
@@ -193,7 +193,7 @@ int parse_cache(const char *s, size_t len, enum umm_cache *out)
  * Return: a static string that parse_cache() accepts, or NULL if @c is out of
  * range.
  */
-const char *parse_cache_name(enum umm_cache c)
+const char *parse_cache_name(enum heap_cache c)
 {
 	return heap_cache_name(c);
 }
@@ -208,14 +208,14 @@ const char *parse_cache_name(enum umm_cache c)
  *
  * Return: 0 or -EINVAL.
  */
-int parse_sync(const char *s, size_t len, enum umm_sync *out)
+int parse_sync(const char *s, size_t len, enum buf_sync *out)
 {
 	if (!s)
 		return -EINVAL;
 	len = strip_newline(s, len);
 	for (int i = 0; i < UMM_SYNC_NR; i++) {
 		if (text_equals(s, len, sync_names[i])) {
-			*out = (enum umm_sync)i;
+			*out = (enum buf_sync)i;
 			return 0;
 		}
 	}
@@ -229,7 +229,7 @@ int parse_sync(const char *s, size_t len, enum umm_sync *out)
  * Return: a static string that parse_sync() accepts, or NULL if @s is out of
  * range.
  */
-const char *parse_sync_name(enum umm_sync s)
+const char *parse_sync_name(enum buf_sync s)
 {
 	if ((unsigned)s >= UMM_SYNC_NR)
 		return NULL;

@@ -25,13 +25,13 @@
 #include <stdint.h>
 
 /*
- * enum umm_cache, UMM_HEAP_NAME_MAX and the heap-name rule belong to the heaps
+ * enum heap_cache, UMM_HEAP_NAME_MAX and the heap-name rule belong to the heaps
  * (heaps/ takes nothing from alloc/). The path is spelled out because parse.c
  * is also built with only alloc/ and include/ on the path (tests/fuzz).
  */
 #include "../heaps/heap_defs.h"
 
-enum umm_sync {
+enum buf_sync {
 	UMM_SYNC_CPU = 0,
 	UMM_SYNC_CPU_READ,
 	UMM_SYNC_CPU_WRITE,
@@ -55,10 +55,10 @@ int parse_size_str(const char *s, uint64_t *out);
 /* "0" or "1" */
 int parse_bool01(const char *s, size_t len, bool *out);
 
-int parse_cache(const char *s, size_t len, enum umm_cache *out); /* cached|uncached|writecombine */
-const char *parse_cache_name(enum umm_cache c); /* NULL if out of range */
-int parse_sync(const char *s, size_t len, enum umm_sync *out); /* cpu|cpu:read|cpu:write|device */
-const char *parse_sync_name(enum umm_sync s); /* NULL if out of range */
+int parse_cache(const char *s, size_t len, enum heap_cache *out); /* cached|uncached|writecombine */
+const char *parse_cache_name(enum heap_cache c); /* NULL if out of range */
+int parse_sync(const char *s, size_t len, enum buf_sync *out); /* cpu|cpu:read|cpu:write|device */
+const char *parse_sync_name(enum buf_sync s); /* NULL if out of range */
 
 /* a heap name: "auto" or 1..63 chars of [a-z0-9_.:-], must start with a letter;
  * copies into out (NUL-terminated) */

@@ -56,10 +56,10 @@ int store_new(struct store **out, const struct store_config *cfg)
 	return 0;
 }
 
-static void free_subtree(struct store *s, struct umm_node *dir)
+static void free_subtree(struct store *s, struct store_node *dir)
 {
 	while (dir->dir.first) {
-		struct umm_node *c = dir->dir.first;
+		struct store_node *c = dir->dir.first;
 
 		if (c->is_dir)
 			free_subtree(s, c);
@@ -83,7 +83,7 @@ void store_free(struct store *s)
 	free_subtree(s, s->root);
 	for (size_t i = 0; i < s->tab_size; i++) {
 		while (s->ino_tab[i]) {
-			struct umm_node *n = s->ino_tab[i];
+			struct store_node *n = s->ino_tab[i];
 
 			if (n == s->root) {
 				s->ino_tab[i] = n->ino_next;
@@ -94,7 +94,7 @@ void store_free(struct store *s)
 			buf_node_free(s, n, NULL);
 		}
 	}
-	umm_constraints_fini(&s->root->dir.own);
+	constraints_fini(&s->root->dir.own);
 	xattr_free_all(s->root);
 	free(s->root);
 	free(s->ino_tab);
@@ -138,7 +138,7 @@ void store_stats(struct store *s, struct store_stats *st)
  */
 int store_lookup(struct store *s, uint64_t parent, const char *name, struct stat *st)
 {
-	struct umm_node *dir, *n;
+	struct store_node *dir, *n;
 	int ret;
 
 	lock(s);
@@ -166,7 +166,7 @@ out:
  */
 void store_forget(struct store *s, const struct store_ctx *ctx, uint64_t ino, uint64_t count)
 {
-	struct umm_node *n;
+	struct store_node *n;
 
 	lock(s);
 	n = node_get(s, ino);
@@ -182,7 +182,7 @@ void store_forget(struct store *s, const struct store_ctx *ctx, uint64_t ino, ui
  */
 int store_getattr(struct store *s, uint64_t ino, struct stat *st)
 {
-	struct umm_node *n;
+	struct store_node *n;
 	int ret = 0;
 
 	lock(s);
@@ -213,7 +213,7 @@ void store_set_passthrough(struct store *s, bool on)
  */
 bool store_attr_settled(struct store *s, uint64_t ino)
 {
-	struct umm_node *n;
+	struct store_node *n;
 	bool settled = true;
 
 	lock(s);
@@ -231,7 +231,7 @@ bool store_attr_settled(struct store *s, uint64_t ino)
 int store_setattr(struct store *s, const struct store_ctx *ctx, uint64_t ino,
 		  const struct store_setattr *sa, struct stat *st)
 {
-	struct umm_node *n;
+	struct store_node *n;
 	bool sized;
 	int ret = 0;
 
@@ -275,8 +275,8 @@ int store_setattr(struct store *s, const struct store_ctx *ctx, uint64_t ino,
 		if (nuid != n->uid) {
 			/* the charge follows the owner */
 			uint64_t c = n->buf.charged;
-			struct umm_user *u = budget_user(s, nuid, true);
-			struct umm_user *o = budget_user(s, n->uid, false);
+			struct store_user *u = budget_user(s, nuid, true);
+			struct store_user *o = budget_user(s, n->uid, false);
 
 			if (!u) {
 				ret = -ENOMEM;
@@ -309,7 +309,7 @@ out:
 	return ret;
 }
 
-static int prepare_new(struct store *s, uint64_t parent, const char *name, struct umm_node **dirp,
+static int prepare_new(struct store *s, uint64_t parent, const char *name, struct store_node **dirp,
 		       char **namep)
 {
 	int ret = node_dir_get(s, parent, dirp);
@@ -335,7 +335,7 @@ static int prepare_new(struct store *s, uint64_t parent, const char *name, struc
 int store_mkdir(struct store *s, const struct store_ctx *ctx, uint64_t parent, const char *name,
 		mode_t mode, struct stat *st)
 {
-	struct umm_node *dir, *n;
+	struct store_node *dir, *n;
 	char *nm;
 	int ret;
 
@@ -379,8 +379,8 @@ out:
 int store_create(struct store *s, const struct store_ctx *ctx, uint64_t parent, const char *name,
 		 mode_t mode, int flags, struct stat *st, struct store_open_out *oo)
 {
-	struct umm_constraints eff;
-	struct umm_node *dir, *n;
+	struct constraints eff;
+	struct store_node *dir, *n;
 	char why[160];
 	uint64_t size;
 	char *nm;
@@ -405,7 +405,7 @@ int store_create(struct store *s, const struct store_ctx *ctx, uint64_t parent, 
 		goto out;
 	}
 	size = (eff.set & UMM_C_SIZE) ? eff.size : 0;
-	h = umm_choose_heap(s->cfg.heaps, s->cfg.nheaps, &eff, size, why, sizeof(why));
+	h = constraints_choose_heap(s->cfg.heaps, s->cfg.nheaps, &eff, size, why, sizeof(why));
 	if (h < 0) {
 		if (s->cfg.log)
 			s->cfg.log("create %s refused: %s", name, why);
@@ -418,10 +418,10 @@ int store_create(struct store *s, const struct store_ctx *ctx, uint64_t parent, 
 		goto out_eff;
 	}
 	n->buf.heap = &s->cfg.heaps[h];
-	umm_heap_req(&eff, 0, &n->buf.want);
+	constraints_heap_req(&eff, 0, &n->buf.want);
 	n->buf.want.name = "umm";
 	n->buf.eff = eff;
-	umm_constraints_init(&eff); /* the buffer owns the set now */
+	constraints_init(&eff); /* the buffer owns the set now */
 	n->buf.cache = n->buf.eff.cache;
 	n->buf.sync = UMM_SYNC_CPU;
 	n->buf.declared = size != 0;
@@ -461,7 +461,7 @@ int store_create(struct store *s, const struct store_ctx *ctx, uint64_t parent, 
 		s->cfg.log("create %s failed: %s", name, strerror(-ret));
 	}
 	if (ret) {
-		umm_constraints_fini(&n->buf.eff);
+		constraints_fini(&n->buf.eff);
 		free(n);
 		goto out_eff;
 	}
@@ -484,7 +484,7 @@ int store_create(struct store *s, const struct store_ctx *ctx, uint64_t parent, 
 	tab_maybe_grow(s);
 out_eff:
 	free(nm);
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 out:
 	unlock(s);
 	return ret;
@@ -495,7 +495,7 @@ out:
  */
 int store_unlink(struct store *s, const struct store_ctx *ctx, uint64_t parent, const char *name)
 {
-	struct umm_node *dir, *n;
+	struct store_node *dir, *n;
 	int ret;
 
 	lock(s);
@@ -528,7 +528,7 @@ out:
  */
 int store_rmdir(struct store *s, uint64_t parent, const char *name)
 {
-	struct umm_node *dir, *n;
+	struct store_node *dir, *n;
 	int ret;
 
 	lock(s);
@@ -555,9 +555,9 @@ out:
 }
 
 /* Does @n, moved under @newdir, meet the effective constraints there? */
-static int move_allowed(struct store *s, struct umm_node *n, struct umm_node *newdir)
+static int move_allowed(struct store *s, struct store_node *n, struct store_node *newdir)
 {
-	struct umm_constraints eff;
+	struct constraints eff;
 	const char *why = NULL;
 	uint64_t bytes = n->is_dir ? n->dir.used : n->buf.charged;
 	int ret;
@@ -566,17 +566,17 @@ static int move_allowed(struct store *s, struct umm_node *n, struct umm_node *ne
 	if (ret)
 		return ret;
 	if (n->is_dir) {
-		ret = umm_constraints_merge(&eff, &n->dir.own, &why);
+		ret = constraints_merge(&eff, &n->dir.own, &why);
 		if (!ret)
 			ret = node_subtree_meets(n, &eff, &why);
 	} else {
-		struct umm_bufprops p;
+		struct constraints_bufprops p;
 
 		node_buf_props(n, &p);
-		if (!umm_constraints_met(&eff, &p, &why))
+		if (!constraints_met(&eff, &p, &why))
 			ret = -EXDEV;
 	}
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 	if (!ret) {
 		/* the quota of the target's subtree, not counting what is there already */
 		budget_chain_add(n->parent, -(int64_t)bytes);
@@ -595,7 +595,7 @@ static int move_allowed(struct store *s, struct umm_node *n, struct umm_node *ne
 	return 0;
 }
 
-static bool is_ancestor(const struct umm_node *a, const struct umm_node *n)
+static bool is_ancestor(const struct store_node *a, const struct store_node *n)
 {
 	for (; n; n = n->parent)
 		if (n == a)
@@ -613,7 +613,7 @@ static bool is_ancestor(const struct umm_node *a, const struct umm_node *n)
 int store_rename(struct store *s, const struct store_ctx *ctx, uint64_t parent, const char *name,
 		 uint64_t newparent, const char *newname, unsigned flags)
 {
-	struct umm_node *dir, *ndir, *n, *old;
+	struct store_node *dir, *ndir, *n, *old;
 	char *nm;
 	int ret;
 
@@ -697,7 +697,7 @@ out:
  */
 int store_opendir(struct store *s, uint64_t ino)
 {
-	struct umm_node *n;
+	struct store_node *n;
 	int ret;
 
 	lock(s);
@@ -716,7 +716,7 @@ int store_opendir(struct store *s, uint64_t ino)
 int store_readdir(struct store *s, uint64_t ino, off_t off, bool plus, store_fill_fn fill,
 		  void *arg)
 {
-	struct umm_node *dir;
+	struct store_node *dir;
 	struct stat st;
 	int ret;
 
@@ -736,7 +736,7 @@ int store_readdir(struct store *s, uint64_t ino, off_t off, bool plus, store_fil
 			goto out;
 		off = 2;
 	}
-	for (struct umm_node *c = dir->dir.first; c; c = c->next) {
+	for (struct store_node *c = dir->dir.first; c; c = c->next) {
 		if ((off_t)c->cookie <= off)
 			continue;
 		node_fill_stat(c, &st);

@@ -44,15 +44,15 @@
 #include "constraints.h"
 #include "store.h"
 
-struct umm_xattr {
-	struct umm_xattr *next;
+struct store_xattr {
+	struct store_xattr *next;
 	char *name;
 	size_t len;
 	char value[];
 };
 
 /**
- * struct umm_buffer - a buffer's memory and state
+ * struct store_buffer - a buffer's memory and state
  * @heap:       the heap chosen at creation (the memory is there once exported)
  * @mem:        the memory; while @staged, a plain growable memfd
  * @len:        the file's length where it is less than @mem.size (a heap of
@@ -84,45 +84,45 @@ struct umm_xattr {
  *              fallocate) rather than reached by writes; a chosen size never
  *              grows by a write
  */
-struct umm_buffer {
+struct store_buffer {
 	struct heap *heap;
 	struct heap_buf mem;
 	uint64_t len;
 	bool staged;
 	struct heap_req want;
-	struct umm_constraints eff;
+	struct constraints eff;
 	uint64_t charged;
 	uint64_t prealloc;
-	enum umm_cache cache;
-	enum umm_sync sync;
+	enum heap_cache cache;
+	enum buf_sync sync;
 	uint64_t exports;
 	uint64_t memfd_exports;
 	unsigned nwriters;
 	unsigned npt;
 	int backing_id;
 	int stale_backing_id;
-	struct umm_handle *handles;
+	struct store_handle *handles;
 	bool declared;
 	uint64_t busy_logged;
 };
 
 /**
- * struct umm_dir - a directory
+ * struct store_dir - a directory
  * @own:      its own constraint set
  * @first, @last: children in creation order (readdir order)
  * @next_cookie: readdir offset the next child gets
  * @used:     bytes charged to buffers in the subtree
  * @nchildren: entries
  */
-struct umm_dir {
-	struct umm_constraints own;
-	struct umm_node *first, *last;
+struct store_dir {
+	struct constraints own;
+	struct store_node *first, *last;
 	uint64_t next_cookie;
 	uint64_t used;
 	uint64_t nchildren;
 };
 
-struct umm_node {
+struct store_node {
 	uint64_t ino;
 	bool is_dir;
 	mode_t mode;
@@ -132,31 +132,31 @@ struct umm_node {
 	uint32_t nlink;
 	uint64_t nlookup;
 	unsigned nopen;
-	struct umm_node *parent;
+	struct store_node *parent;
 	char *name;
 	uint64_t cookie;
-	struct umm_node *prev, *next; /* siblings */
-	struct umm_node *name_next; /* name table chain */
-	struct umm_node *ino_next; /* inode table chain */
-	struct umm_xattr *xattrs;
+	struct store_node *prev, *next; /* siblings */
+	struct store_node *name_next; /* name table chain */
+	struct store_node *ino_next; /* inode table chain */
+	struct store_xattr *xattrs;
 	size_t xattr_names, xattr_bytes;
 	union {
-		struct umm_dir dir;
-		struct umm_buffer buf;
+		struct store_dir dir;
+		struct store_buffer buf;
 	};
 };
 
 /**
- * struct umm_handle - one open of a buffer
+ * struct store_handle - one open of a buffer
  */
-struct umm_handle {
-	struct umm_node *node;
-	struct umm_handle *prev, *next; /* the buffer's handles */
+struct store_handle {
+	struct store_node *node;
+	struct store_handle *prev, *next; /* the buffer's handles */
 	int accmode;
 	bool passthrough;
 };
 
-struct umm_user {
+struct store_user {
 	uid_t uid;
 	uint64_t used;
 };
@@ -165,16 +165,16 @@ struct store {
 	pthread_mutex_t lock;
 	pthread_cond_t released; /* broadcast whenever a handle is released */
 	struct store_config cfg;
-	struct umm_node *root;
+	struct store_node *root;
 	uint64_t next_ino;
-	struct umm_node **ino_tab;
-	struct umm_node **name_tab;
+	struct store_node **ino_tab;
+	struct store_node **name_tab;
 	size_t tab_size; /* both tables, a power of two */
 	size_t nnodes;
 	uint64_t used;
 	uint64_t nbuffers;
 	uint64_t ndirs;
-	struct umm_user *users;
+	struct store_user *users;
 	size_t nusers;
 	char *socket;
 	uint64_t reads, writes; /* daemon-served read and write requests */
@@ -203,55 +203,55 @@ static inline void now(struct timespec *ts)
 enum resize_why { RESIZE_DECLARE, RESIZE_WRITE, RESIZE_TRUNC };
 
 /* node.c */
-void tab_insert_ino(struct store *s, struct umm_node *n);
-void tab_remove_ino(struct store *s, struct umm_node *n);
+void tab_insert_ino(struct store *s, struct store_node *n);
+void tab_remove_ino(struct store *s, struct store_node *n);
 void tab_maybe_grow(struct store *s);
-struct umm_node *node_get(struct store *s, uint64_t ino);
-struct umm_node *node_child(struct store *s, struct umm_node *dir, const char *name);
+struct store_node *node_get(struct store *s, uint64_t ino);
+struct store_node *node_child(struct store *s, struct store_node *dir, const char *name);
 int node_check_name(const char *name);
-struct umm_node *node_new(struct store *s, bool is_dir, mode_t mode, uid_t uid, gid_t gid);
-void node_attach(struct store *s, struct umm_node *dir, struct umm_node *n, char *name);
-void node_detach(struct store *s, struct umm_node *n);
-int node_effective(struct umm_node *dir, struct umm_constraints *eff);
-void node_buf_props(const struct umm_node *n, struct umm_bufprops *p);
-int node_subtree_meets(struct umm_node *dir, const struct umm_constraints *eff, const char **why);
-uint64_t buf_len(const struct umm_buffer *b);
-void node_fill_stat(const struct umm_node *n, struct stat *st);
-void node_kill_suid(struct umm_node *n, const struct store_ctx *ctx, bool always);
-void node_path(const struct umm_node *n, char *out, size_t len);
-int node_dir_get(struct store *s, uint64_t ino, struct umm_node **out);
-int node_buf_get(struct store *s, uint64_t ino, struct umm_node **out);
-bool node_settled(const struct umm_node *n);
-struct umm_handle *node_handle(struct umm_node *n, uint64_t fh);
-gid_t node_new_gid(const struct umm_node *dir, const struct store_ctx *ctx);
-unsigned node_depth(const struct umm_node *n);
-unsigned node_height(const struct umm_node *dir);
+struct store_node *node_new(struct store *s, bool is_dir, mode_t mode, uid_t uid, gid_t gid);
+void node_attach(struct store *s, struct store_node *dir, struct store_node *n, char *name);
+void node_detach(struct store *s, struct store_node *n);
+int node_effective(struct store_node *dir, struct constraints *eff);
+void node_buf_props(const struct store_node *n, struct constraints_bufprops *p);
+int node_subtree_meets(struct store_node *dir, const struct constraints *eff, const char **why);
+uint64_t buf_len(const struct store_buffer *b);
+void node_fill_stat(const struct store_node *n, struct stat *st);
+void node_kill_suid(struct store_node *n, const struct store_ctx *ctx, bool always);
+void node_path(const struct store_node *n, char *out, size_t len);
+int node_dir_get(struct store *s, uint64_t ino, struct store_node **out);
+int node_buf_get(struct store *s, uint64_t ino, struct store_node **out);
+bool node_settled(const struct store_node *n);
+struct store_handle *node_handle(struct store_node *n, uint64_t fh);
+gid_t node_new_gid(const struct store_node *dir, const struct store_ctx *ctx);
+unsigned node_depth(const struct store_node *n);
+unsigned node_height(const struct store_node *dir);
 bool node_table_full(const struct store *s);
 
 /* budget.c */
-struct umm_user *budget_user(struct store *s, uid_t uid, bool create);
-void budget_chain_add(struct umm_node *dir, int64_t delta);
-bool budget_chain_fits(struct umm_node *dir, uint64_t delta);
-int budget_charge(struct store *s, struct umm_node *n, uint64_t bytes);
+struct store_user *budget_user(struct store *s, uid_t uid, bool create);
+void budget_chain_add(struct store_node *dir, int64_t delta);
+bool budget_chain_fits(struct store_node *dir, uint64_t delta);
+int budget_charge(struct store *s, struct store_node *n, uint64_t bytes);
 uint64_t budget_charge_of(uint64_t size);
 
 /* buffer.c */
-void buf_node_free(struct store *s, struct umm_node *n, const struct store_ctx *ctx);
-void buf_maybe_free(struct store *s, struct umm_node *n, const struct store_ctx *ctx);
-struct heap *buf_heap_now(struct umm_node *n);
-void buf_mem_label(const struct umm_node *n, char label[DMA_BUF_NAME_LEN]);
+void buf_node_free(struct store *s, struct store_node *n, const struct store_ctx *ctx);
+void buf_maybe_free(struct store *s, struct store_node *n, const struct store_ctx *ctx);
+struct heap *buf_heap_now(struct store_node *n);
+void buf_mem_label(const struct store_node *n, char label[DMA_BUF_NAME_LEN]);
 char *buf_next_device(const char **p, char *dev, size_t n);
-int buf_place(struct store *s, struct umm_node *n, uint64_t size, struct heap *sh,
+int buf_place(struct store *s, struct store_node *n, uint64_t size, struct heap *sh,
 	      struct heap_buf *src, struct heap_buf *out, char *why, size_t whylen);
-int buf_resize(struct store *s, struct umm_node *n, uint64_t size, struct umm_handle *issuer,
+int buf_resize(struct store *s, struct store_node *n, uint64_t size, struct store_handle *issuer,
 	       const struct store_ctx *ctx, enum resize_why why);
-int buf_open(struct store *s, const struct store_ctx *ctx, struct umm_node *n, int flags,
+int buf_open(struct store *s, const struct store_ctx *ctx, struct store_node *n, int flags,
 	     struct store_open_out *oo);
 
 /* io.c */
 ssize_t io_mem(struct heap *h, struct heap_buf *m, void *buf, size_t n, off_t off, bool to_mem);
 
 /* xattr.c */
-void xattr_free_all(struct umm_node *n);
+void xattr_free_all(struct store_node *n);
 
 #endif /* UMM_STORE_I_H */

@@ -26,9 +26,9 @@
 
 #define UMM_XATTR_BYTES_MAX (1u << 20) /* stored user.* values per node */
 
-void xattr_free_all(struct umm_node *n)
+void xattr_free_all(struct store_node *n)
 {
-	for (struct umm_xattr *x = n->xattrs, *next; x; x = next) {
+	for (struct store_xattr *x = n->xattrs, *next; x; x = next) {
 		next = x->next;
 		free(x->name);
 		free(x);
@@ -61,17 +61,17 @@ enum {
 struct xattr_def {
 	const char *name;
 	unsigned applies;
-	int (*get)(const struct xattr_def *d, struct store *s, struct umm_node *n, char *out,
+	int (*get)(const struct xattr_def *d, struct store *s, struct store_node *n, char *out,
 		   size_t len);
-	int (*set)(const struct xattr_def *d, struct store *s, struct umm_node *n,
+	int (*set)(const struct xattr_def *d, struct store *s, struct store_node *n,
 		   const char *value, size_t size, int flags);
-	int (*clear)(const struct xattr_def *d, struct umm_node *n);
-	bool (*listed)(const struct xattr_def *d, const struct umm_node *n);
+	int (*clear)(const struct xattr_def *d, struct store_node *n);
+	bool (*listed)(const struct xattr_def *d, const struct store_node *n);
 };
 
-static struct umm_xattr **xattr_find(struct umm_node *n, const char *name)
+static struct store_xattr **xattr_find(struct store_node *n, const char *name)
 {
-	struct umm_xattr **p = &n->xattrs;
+	struct store_xattr **p = &n->xattrs;
 
 	for (; *p; p = &(*p)->next)
 		if (!strcmp((*p)->name, name))
@@ -80,10 +80,10 @@ static struct umm_xattr **xattr_find(struct umm_node *n, const char *name)
 }
 
 /* Store a plain user.* xattr, untouched. */
-static int xattr_store(struct umm_node *n, const char *name, const char *value, size_t size,
+static int xattr_store(struct store_node *n, const char *name, const char *value, size_t size,
 		       int flags)
 {
-	struct umm_xattr **p = xattr_find(n, name), *x;
+	struct store_xattr **p = xattr_find(n, name), *x;
 	size_t old = p ? (*p)->len : 0, nlen = strlen(name) + 1;
 
 	if (p && (flags & XATTR_CREATE))
@@ -105,7 +105,7 @@ static int xattr_store(struct umm_node *n, const char *name, const char *value, 
 	x->len = size;
 	memcpy(x->value, value, size);
 	if (p) {
-		struct umm_xattr *o = *p;
+		struct store_xattr *o = *p;
 
 		x->next = o->next;
 		*p = x;
@@ -143,10 +143,10 @@ static int devices_usable(struct store *s, const char *devices)
 }
 
 /* Set constraint @bit of directory @n from @value, if the result is consistent. */
-static int dir_set_constraint(struct store *s, struct umm_node *n, int bit, const char *key,
+static int dir_set_constraint(struct store *s, struct store_node *n, int bit, const char *key,
 			      const char *value, size_t size, int flags)
 {
-	struct umm_constraints own, eff;
+	struct constraints own, eff;
 	const char *why = NULL;
 	int ret;
 
@@ -154,10 +154,10 @@ static int dir_set_constraint(struct store *s, struct umm_node *n, int bit, cons
 		return -EEXIST;
 	if ((flags & XATTR_REPLACE) && !(n->dir.own.set & bit))
 		return -ENODATA;
-	ret = umm_constraints_copy(&own, &n->dir.own);
+	ret = constraints_copy(&own, &n->dir.own);
 	if (ret)
 		return ret;
-	ret = umm_constraints_set(&own, bit, value, size);
+	ret = constraints_set(&own, bit, value, size);
 	if (ret)
 		goto out_own;
 	if (bit == UMM_C_DEVICES) {
@@ -168,7 +168,7 @@ static int dir_set_constraint(struct store *s, struct umm_node *n, int bit, cons
 	ret = node_effective(n->parent, &eff);
 	if (ret)
 		goto out_own;
-	ret = umm_constraints_merge(&eff, &own, &why);
+	ret = constraints_merge(&eff, &own, &why);
 	if (ret) {
 		if (s->cfg.log)
 			s->cfg.log("user.umm.%s refused: conflicts with an ancestor's %s", key,
@@ -189,13 +189,13 @@ static int dir_set_constraint(struct store *s, struct umm_node *n, int bit, cons
 				key, why ? why : key);
 		goto out_eff;
 	}
-	umm_constraints_fini(&n->dir.own);
+	constraints_fini(&n->dir.own);
 	n->dir.own = own;
 	own.devices = NULL;
 out_eff:
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 out_own:
-	umm_constraints_fini(&own);
+	constraints_fini(&own);
 	return ret;
 }
 
@@ -227,7 +227,7 @@ static long dmabuf_holders(const struct heap_buf *m)
 	return found < 0 ? -1 : found;
 }
 
-static unsigned sync_flags(enum umm_sync d)
+static unsigned sync_flags(enum buf_sync d)
 {
 	switch (d) {
 	case UMM_SYNC_CPU_READ:
@@ -240,10 +240,10 @@ static unsigned sync_flags(enum umm_sync d)
 }
 
 /* user.umm.sync: begin CPU access, or end it (device) */
-static int buf_set_sync(struct umm_node *n, const char *value, size_t size)
+static int buf_set_sync(struct store_node *n, const char *value, size_t size)
 {
-	struct umm_buffer *b = &n->buf;
-	enum umm_sync d;
+	struct store_buffer *b = &n->buf;
+	enum buf_sync d;
 	int ret;
 
 	ret = parse_sync(value, size, &d);
@@ -270,55 +270,55 @@ static int buf_set_sync(struct umm_node *n, const char *value, size_t size)
 /* A directory constraint: the UMM_C_* bit of its name. */
 static int cset_bit(const struct xattr_def *d)
 {
-	return umm_cset_from_name(d->name);
+	return constraints_bit(d->name);
 }
 
-static int cset_get(const struct xattr_def *d, struct store *s, struct umm_node *n, char *out,
+static int cset_get(const struct xattr_def *d, struct store *s, struct store_node *n, char *out,
 		    size_t len)
 {
-	return umm_constraints_get(&n->dir.own, cset_bit(d), out, len);
+	return constraints_get(&n->dir.own, cset_bit(d), out, len);
 }
 
-static int cset_set(const struct xattr_def *d, struct store *s, struct umm_node *n,
+static int cset_set(const struct xattr_def *d, struct store *s, struct store_node *n,
 		    const char *value, size_t size, int flags)
 {
 	return dir_set_constraint(s, n, cset_bit(d), d->name, value, size, flags);
 }
 
-static int cset_clear(const struct xattr_def *d, struct umm_node *n)
+static int cset_clear(const struct xattr_def *d, struct store_node *n)
 {
 	if (!(n->dir.own.set & cset_bit(d)))
 		return -ENODATA;
-	umm_constraints_clear(&n->dir.own, cset_bit(d));
+	constraints_clear(&n->dir.own, cset_bit(d));
 	return 0;
 }
 
 /* A constraint is listed where the directory sets it itself. */
-static bool cset_listed(const struct xattr_def *d, const struct umm_node *n)
+static bool cset_listed(const struct xattr_def *d, const struct store_node *n)
 {
 	return n->dir.own.set & cset_bit(d);
 }
 
-static int effective_get(const struct xattr_def *d, struct store *s, struct umm_node *n, char *out,
-			 size_t len)
+static int effective_get(const struct xattr_def *d, struct store *s, struct store_node *n,
+			 char *out, size_t len)
 {
-	struct umm_constraints eff;
+	struct constraints eff;
 	int ret = node_effective(n, &eff);
 
 	if (ret)
 		return ret;
-	ret = umm_constraints_format(&eff, out, len);
-	umm_constraints_fini(&eff);
+	ret = constraints_format(&eff, out, len);
+	constraints_fini(&eff);
 	return ret;
 }
 
-static int used_get(const struct xattr_def *d, struct store *s, struct umm_node *n, char *out,
+static int used_get(const struct xattr_def *d, struct store *s, struct store_node *n, char *out,
 		    size_t len)
 {
 	return snprintf(out, len, "%llu", (unsigned long long)n->dir.used);
 }
 
-static int heaps_get(const struct xattr_def *d, struct store *s, struct umm_node *n, char *out,
+static int heaps_get(const struct xattr_def *d, struct store *s, struct store_node *n, char *out,
 		     size_t len)
 {
 	size_t used = 0;
@@ -332,13 +332,13 @@ static int heaps_get(const struct xattr_def *d, struct store *s, struct umm_node
 	return (int)(used < len ? used : len - 1);
 }
 
-static int socket_get(const struct xattr_def *d, struct store *s, struct umm_node *n, char *out,
+static int socket_get(const struct xattr_def *d, struct store *s, struct store_node *n, char *out,
 		      size_t len)
 {
 	return snprintf(out, len, "%s", s->socket ? s->socket : "");
 }
 
-static int stats_get(const struct xattr_def *d, struct store *s, struct umm_node *n, char *out,
+static int stats_get(const struct xattr_def *d, struct store *s, struct store_node *n, char *out,
 		     size_t len)
 {
 	return snprintf(out, len,
@@ -351,17 +351,17 @@ static int stats_get(const struct xattr_def *d, struct store *s, struct umm_node
 			s->cfg.passthrough ? "yes" : "no");
 }
 
-static int cache_get(const struct xattr_def *d, struct store *s, struct umm_node *n, char *out,
+static int cache_get(const struct xattr_def *d, struct store *s, struct store_node *n, char *out,
 		     size_t len)
 {
 	return snprintf(out, len, "%s", parse_cache_name(n->buf.cache));
 }
 
 /* user.umm.cache of a buffer: any mode its heap offers, until exported */
-static int cache_set(const struct xattr_def *d, struct store *s, struct umm_node *n,
+static int cache_set(const struct xattr_def *d, struct store *s, struct store_node *n,
 		     const char *value, size_t size, int flags)
 {
-	enum umm_cache c;
+	enum heap_cache c;
 	int ret = parse_cache(value, size, &c);
 
 	if (ret)
@@ -374,31 +374,31 @@ static int cache_set(const struct xattr_def *d, struct store *s, struct umm_node
 	return 0;
 }
 
-static int sync_get(const struct xattr_def *d, struct store *s, struct umm_node *n, char *out,
+static int sync_get(const struct xattr_def *d, struct store *s, struct store_node *n, char *out,
 		    size_t len)
 {
 	return snprintf(out, len, "%s", parse_sync_name(n->buf.sync));
 }
 
-static int sync_set(const struct xattr_def *d, struct store *s, struct umm_node *n,
+static int sync_set(const struct xattr_def *d, struct store *s, struct store_node *n,
 		    const char *value, size_t size, int flags)
 {
 	return buf_set_sync(n, value, size);
 }
 
-static int heap_get(const struct xattr_def *d, struct store *s, struct umm_node *n, char *out,
+static int heap_get(const struct xattr_def *d, struct store *s, struct store_node *n, char *out,
 		    size_t len)
 {
 	return snprintf(out, len, "%s", n->buf.heap->name);
 }
 
-static int contig_get(const struct xattr_def *d, struct store *s, struct umm_node *n, char *out,
+static int contig_get(const struct xattr_def *d, struct store *s, struct store_node *n, char *out,
 		      size_t len)
 {
 	return snprintf(out, len, "%d", n->buf.staged ? 0 : n->buf.mem.contiguous);
 }
 
-static int exports_get(const struct xattr_def *d, struct store *s, struct umm_node *n, char *out,
+static int exports_get(const struct xattr_def *d, struct store *s, struct store_node *n, char *out,
 		       size_t len)
 {
 	long held = dmabuf_holders(&n->buf.mem);
@@ -409,7 +409,7 @@ static int exports_get(const struct xattr_def *d, struct store *s, struct umm_no
 				    (unsigned long long)n->buf.exports);
 }
 
-static int dmabuf_get(const struct xattr_def *d, struct store *s, struct umm_node *n, char *out,
+static int dmabuf_get(const struct xattr_def *d, struct store *s, struct store_node *n, char *out,
 		      size_t len)
 {
 	struct stat st;
@@ -420,7 +420,7 @@ static int dmabuf_get(const struct xattr_def *d, struct store *s, struct umm_nod
 }
 
 /* as /proc/PID/maps and fdinfo name it: device (hex) and inode */
-static int memfd_get(const struct xattr_def *d, struct store *s, struct umm_node *n, char *out,
+static int memfd_get(const struct xattr_def *d, struct store *s, struct store_node *n, char *out,
 		     size_t len)
 {
 	struct stat st;
@@ -468,7 +468,7 @@ static const struct xattr_def xattrs[] = {
 	RO("memfd", XA_BUF, memfd_get),
 };
 
-static bool xattr_applies(const struct xattr_def *d, struct store *s, const struct umm_node *n)
+static bool xattr_applies(const struct xattr_def *d, struct store *s, const struct store_node *n)
 {
 	if (!n->is_dir)
 		return d->applies & XA_BUF;
@@ -476,7 +476,8 @@ static bool xattr_applies(const struct xattr_def *d, struct store *s, const stru
 }
 
 /* The row of user.umm.@key on @n, or NULL for a name that is none of ours. */
-static const struct xattr_def *xattr_def(struct store *s, const struct umm_node *n, const char *key)
+static const struct xattr_def *xattr_def(struct store *s, const struct store_node *n,
+					 const char *key)
 {
 	for (size_t i = 0; i < sizeof(xattrs) / sizeof(xattrs[0]); i++)
 		if (xattr_applies(&xattrs[i], s, n) && !strcmp(xattrs[i].name, key))
@@ -490,7 +491,7 @@ int store_setxattr(struct store *s, const struct store_ctx *ctx, uint64_t ino, c
 		   const char *value, size_t size, int flags)
 {
 	const struct xattr_def *d;
-	struct umm_node *n;
+	struct store_node *n;
 	int ret = 0;
 
 	(void)ctx;
@@ -542,8 +543,8 @@ ssize_t store_getxattr(struct store *s, uint64_t ino, const char *name, char *bu
 	/* longest value: the effective line with 16 device paths of 255 bytes */
 	char tmp[UMM_DEVICES_MAX * 256 + 1024];
 	const struct xattr_def *d;
-	struct umm_xattr **p;
-	struct umm_node *n;
+	struct store_xattr **p;
+	struct store_node *n;
 	ssize_t ret;
 	int len;
 
@@ -582,7 +583,7 @@ static size_t list_add(char *buf, size_t size, size_t used, const char *prefix, 
  */
 ssize_t store_listxattr(struct store *s, uint64_t ino, char *buf, size_t size)
 {
-	struct umm_node *n;
+	struct store_node *n;
 	size_t used = 0;
 	ssize_t ret;
 
@@ -598,7 +599,7 @@ ssize_t store_listxattr(struct store *s, uint64_t ino, char *buf, size_t size)
 		if (xattr_applies(d, s, n) && (!d->listed || d->listed(d, n)))
 			used = list_add(buf, size, used, XATTR_UMM, d->name);
 	}
-	for (struct umm_xattr *x = n->xattrs; x; x = x->next)
+	for (struct store_xattr *x = n->xattrs; x; x = x->next)
 		used = list_add(buf, size, used, "", x->name);
 	ret = size && used > size ? -ERANGE : (ssize_t)used;
 out:
@@ -612,7 +613,7 @@ out:
 int store_removexattr(struct store *s, uint64_t ino, const char *name)
 {
 	const struct xattr_def *d;
-	struct umm_node *n;
+	struct store_node *n;
 	int ret = 0;
 
 	lock(s);
@@ -625,7 +626,7 @@ int store_removexattr(struct store *s, uint64_t ino, const char *name)
 		d = xattr_def(s, n, name + strlen(XATTR_UMM));
 		ret = !d ? -ENODATA : !d->clear ? -EPERM : d->clear(d, n);
 	} else {
-		struct umm_xattr **p = xattr_find(n, name), *x;
+		struct store_xattr **p = xattr_find(n, name), *x;
 
 		if (!p) {
 			ret = -ENODATA;

@@ -341,7 +341,7 @@ int heap_describe(const struct heap *h, char *out, size_t n)
 		if (!(h->caps.cache_modes & (1u << m)))
 			continue;
 		len += snprintf(modes + len, sizeof(modes) - len, "%s%s", len ? "," : "",
-				heap_cache_name((enum umm_cache)m));
+				heap_cache_name((enum heap_cache)m));
 	}
 	return snprintf(out, n, "%s dmabuf=%s contiguous=%s cache=%s max_size=%s align=%s", h->name,
 			h->caps.dmabuf ? "yes" : "no", h->caps.contiguous ? contig : "no", modes,

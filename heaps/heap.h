@@ -28,7 +28,7 @@ struct heap;
  * @dmabuf:      buffers have a dma-buf fd
  * @contiguous:  buffers can be physically contiguous (up to @contig_max bytes)
  * @contig_max:  largest contiguous buffer, 0 if @contiguous is false
- * @cache_modes: bitmask of 1u << enum umm_cache the heap can map
+ * @cache_modes: bitmask of 1u << enum heap_cache the heap can map
  * @max_size:    largest single buffer, 0 for no limit beyond memory
  * @align:       largest start alignment the heap guarantees
  * @growable:    buffers can start empty and grow before they are sealed
@@ -55,7 +55,7 @@ struct heap_req {
 	uint64_t size;
 	uint64_t align;
 	bool contiguous;
-	enum umm_cache cache;
+	enum heap_cache cache;
 	const char *name;
 };
 

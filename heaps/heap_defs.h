@@ -18,15 +18,15 @@
 #include <stdio.h>
 
 /**
- * enum umm_cache - how the CPU maps a buffer (the user.umm.cache values)
+ * enum heap_cache - how the CPU maps a buffer (the user.umm.cache values)
  * @UMM_CACHE_CACHED:       cached, coherent with the CPU
  * @UMM_CACHE_UNCACHED:     uncached
  * @UMM_CACHE_WRITECOMBINE: write-combined
  * @UMM_CACHE_NR:           the number of modes, not a mode
  *
- * A heap's caps.cache_modes is a bitmask of 1u << enum umm_cache.
+ * A heap's caps.cache_modes is a bitmask of 1u << enum heap_cache.
  */
-enum umm_cache {
+enum heap_cache {
 	UMM_CACHE_CACHED = 0,
 	UMM_CACHE_UNCACHED = 1,
 	UMM_CACHE_WRITECOMBINE = 2,
@@ -41,7 +41,7 @@ enum umm_cache {
  *
  * Return: a static string, or NULL if @c is out of range.
  */
-static inline const char *heap_cache_name(enum umm_cache c)
+static inline const char *heap_cache_name(enum heap_cache c)
 {
 	static const char *const names[UMM_CACHE_NR] = {
 		[UMM_CACHE_CACHED] = "cached",

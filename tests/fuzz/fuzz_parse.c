@@ -129,7 +129,7 @@ static void fuzz_bool(const char *s, size_t len)
 
 static void fuzz_cache(const char *s, size_t len)
 {
-	enum umm_cache c, c2;
+	enum heap_cache c, c2;
 	const char *name;
 	int ret;
 
@@ -147,7 +147,7 @@ static void fuzz_cache(const char *s, size_t len)
 
 static void fuzz_sync(const char *s, size_t len)
 {
-	enum umm_sync y, y2;
+	enum buf_sync y, y2;
 	const char *name;
 	int ret;
 
@@ -382,8 +382,8 @@ static void fuzz_names(const char *s, size_t len)
 	int i = 0;
 
 	memcpy(&i, s, len < sizeof(i) ? len : sizeof(i));
-	CHECK((parse_cache_name((enum umm_cache)i) != NULL) == (i >= 0 && i < UMM_CACHE_NR));
-	CHECK((parse_sync_name((enum umm_sync)i) != NULL) == (i >= 0 && i < UMM_SYNC_NR));
+	CHECK((parse_cache_name((enum heap_cache)i) != NULL) == (i >= 0 && i < UMM_CACHE_NR));
+	CHECK((parse_sync_name((enum buf_sync)i) != NULL) == (i >= 0 && i < UMM_SYNC_NR));
 }
 
 static void (*const targets[])(const char *s, size_t len) = {

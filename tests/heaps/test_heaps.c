@@ -250,7 +250,7 @@ HEAP_TEST(alloc_gives_at_least_the_size_alignment_and_contiguity_asked)
 
 		if (!(h->caps.cache_modes & (1u << m)))
 			continue;
-		r.cache = (enum umm_cache)m;
+		r.cache = (enum heap_cache)m;
 		alloc_ok(h, &r, &b);
 		heap_free(h, &b);
 	}
@@ -589,7 +589,7 @@ HEAP_TEST(bad_requests_get_the_core_errno_and_leave_the_output_untouched)
 		if (h->caps.cache_modes & (1u << m))
 			continue;
 		r = req_of(h, PAGE);
-		r.cache = (enum umm_cache)m;
+		r.cache = (enum heap_cache)m;
 		expect_refused(h, &r, -EOPNOTSUPP, heap_cache_name(r.cache));
 	}
 }
@@ -607,9 +607,9 @@ HEAP_TEST(describe_names_the_heap_and_its_caps)
 	cr_expect_eq(strncmp(line, want, strlen(want)), 0, "%s: \"%s\"", h->name, line);
 	for (int m = 0; m < UMM_CACHE_NR; m++)
 		if (h->caps.cache_modes & (1u << m))
-			cr_expect_not_null(strstr(line, heap_cache_name((enum umm_cache)m)),
+			cr_expect_not_null(strstr(line, heap_cache_name((enum heap_cache)m)),
 					   "%s: \"%s\" lacks %s", h->name, line,
-					   heap_cache_name((enum umm_cache)m));
+					   heap_cache_name((enum heap_cache)m));
 	snprintf(want, sizeof(want), " align=");
 	heap_format_size(h->caps.align, want + strlen(want), sizeof(want) - strlen(want));
 	cr_expect_not_null(strstr(line, want), "%s: \"%s\" lacks \"%s\"", h->name, line, want);

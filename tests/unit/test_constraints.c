@@ -9,20 +9,20 @@
 #include "unit_i.h"
 
 /* The effective set of a parent with @parent, then a child with @child. */
-static int merge2(struct umm_constraints *eff, const struct umm_constraints *parent,
-		  const struct umm_constraints *child, const char **conflict)
+static int merge2(struct constraints *eff, const struct constraints *parent,
+		  const struct constraints *child, const char **conflict)
 {
 	int ret;
 
-	umm_constraints_init(eff);
-	ret = umm_constraints_merge(eff, parent, conflict);
+	constraints_init(eff);
+	ret = constraints_merge(eff, parent, conflict);
 	cr_assert_eq(ret, 0, "merging the parent failed: %d", ret);
-	return umm_constraints_merge(eff, child, conflict);
+	return constraints_merge(eff, child, conflict);
 }
 
-static void eff_line(const struct umm_constraints *eff, char *buf, size_t n)
+static void eff_line(const struct constraints *eff, char *buf, size_t n)
 {
-	int len = umm_constraints_format(eff, buf, n);
+	int len = constraints_format(eff, buf, n);
 
 	cr_assert(len >= 0 && (size_t)len < n, "format length %d", len);
 	cr_assert_eq((size_t)len, strlen(buf));
@@ -30,84 +30,84 @@ static void eff_line(const struct umm_constraints *eff, char *buf, size_t n)
 
 Test(constraints, merge_alignment_takes_the_larger)
 {
-	struct umm_constraints p, c, eff;
+	struct constraints p, c, eff;
 	const char *why;
 
-	umm_constraints_init(&p);
-	umm_constraints_init(&c);
+	constraints_init(&p);
+	constraints_init(&c);
 	cset(&p, UMM_C_ALIGN, "64K");
 	cset(&c, UMM_C_ALIGN, "16K");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_eq(eff.align, 64 * KiB, "child 16K under parent 64K gave %" PRIu64, eff.align);
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 
 	cset(&c, UMM_C_ALIGN, "1M");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_eq(eff.align, MiB, "child 1M under parent 64K gave %" PRIu64, eff.align);
 	cr_assert(eff.set & UMM_C_ALIGN);
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 
 	/* a child that sets nothing inherits */
-	umm_constraints_clear(&c, UMM_C_ALIGN);
+	constraints_clear(&c, UMM_C_ALIGN);
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_eq(eff.align, 64 * KiB);
-	umm_constraints_fini(&eff);
-	umm_constraints_fini(&p);
-	umm_constraints_fini(&c);
+	constraints_fini(&eff);
+	constraints_fini(&p);
+	constraints_fini(&c);
 }
 
 Test(constraints, merge_contiguous_once_1_stays_1)
 {
-	struct umm_constraints p, c, eff;
+	struct constraints p, c, eff;
 	const char *why;
 
-	umm_constraints_init(&p);
-	umm_constraints_init(&c);
+	constraints_init(&p);
+	constraints_init(&c);
 	cset(&p, UMM_C_CONTIGUOUS, "1");
 	cset(&c, UMM_C_CONTIGUOUS, "0");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert(eff.contiguous, "a child's contiguous=0 loosened the parent's 1");
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 
 	cset(&p, UMM_C_CONTIGUOUS, "0");
 	cset(&c, UMM_C_CONTIGUOUS, "1");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert(eff.contiguous, "a child's contiguous=1 was lost");
-	umm_constraints_fini(&eff);
-	umm_constraints_fini(&p);
-	umm_constraints_fini(&c);
+	constraints_fini(&eff);
+	constraints_fini(&p);
+	constraints_fini(&c);
 }
 
 Test(constraints, merge_device_lists_add_up)
 {
-	struct umm_constraints p, c, eff;
+	struct constraints p, c, eff;
 	const char *why;
 
-	umm_constraints_init(&p);
-	umm_constraints_init(&c);
+	constraints_init(&p);
+	constraints_init(&c);
 	cset(&p, UMM_C_DEVICES, "/dev/dri/card0 /dev/video0");
 	cset(&c, UMM_C_DEVICES, "/dev/video0 /dev/dri/renderD128");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_str_eq(eff.devices, "/dev/dri/card0 /dev/video0 /dev/dri/renderD128");
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 
 	/* an empty child list keeps the parent's */
 	cset(&c, UMM_C_DEVICES, "");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_str_eq(eff.devices, "/dev/dri/card0 /dev/video0");
-	umm_constraints_fini(&eff);
-	umm_constraints_fini(&p);
-	umm_constraints_fini(&c);
+	constraints_fini(&eff);
+	constraints_fini(&p);
+	constraints_fini(&c);
 }
 
 Test(constraints, merge_device_union_over_the_limit_is_einval_naming_devices)
 {
-	struct umm_constraints p, c, eff;
+	struct constraints p, c, eff;
 	char list[UMM_DEVICES_MAX * 16] = "";
 	const char *why;
 
-	umm_constraints_init(&p);
-	umm_constraints_init(&c);
+	constraints_init(&p);
+	constraints_init(&c);
 	for (int i = 0; i < UMM_DEVICES_MAX; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s/dev/p%d",
 			 i ? " " : "", i);
@@ -115,132 +115,132 @@ Test(constraints, merge_device_union_over_the_limit_is_einval_naming_devices)
 	cset(&c, UMM_C_DEVICES, "/dev/extra");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), -EINVAL);
 	cr_assert_str_eq(why, "devices");
-	umm_constraints_fini(&eff);
-	umm_constraints_fini(&p);
-	umm_constraints_fini(&c);
+	constraints_fini(&eff);
+	constraints_fini(&p);
+	constraints_fini(&c);
 }
 
 Test(constraints, merge_max_bytes_takes_the_smaller)
 {
-	struct umm_constraints p, c, eff;
+	struct constraints p, c, eff;
 	const char *why;
 
-	umm_constraints_init(&p);
-	umm_constraints_init(&c);
+	constraints_init(&p);
+	constraints_init(&c);
 	cset(&p, UMM_C_MAX_BYTES, "1G");
 	cset(&c, UMM_C_MAX_BYTES, "2G");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_eq(eff.max_bytes, GiB, "child 2G under parent 1G gave %" PRIu64, eff.max_bytes);
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 
 	cset(&c, UMM_C_MAX_BYTES, "512M");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_eq(eff.max_bytes, 512 * MiB);
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 
 	/* a quota of 0 is a quota, and the smallest */
 	cset(&c, UMM_C_MAX_BYTES, "0");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_eq(eff.max_bytes, 0);
 	cr_assert(eff.set & UMM_C_MAX_BYTES);
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 
 	/* a parent without a quota: the child's */
-	umm_constraints_clear(&p, UMM_C_MAX_BYTES);
+	constraints_clear(&p, UMM_C_MAX_BYTES);
 	cset(&c, UMM_C_MAX_BYTES, "2G");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_eq(eff.max_bytes, 2 * GiB);
-	umm_constraints_fini(&eff);
-	umm_constraints_fini(&p);
-	umm_constraints_fini(&c);
+	constraints_fini(&eff);
+	constraints_fini(&p);
+	constraints_fini(&c);
 }
 
 Test(constraints, merge_size_nearest_setting_wins)
 {
-	struct umm_constraints p, c, eff;
+	struct constraints p, c, eff;
 	const char *why;
 
-	umm_constraints_init(&p);
-	umm_constraints_init(&c);
+	constraints_init(&p);
+	constraints_init(&c);
 	cset(&p, UMM_C_SIZE, "8M");
 	cset(&c, UMM_C_SIZE, "1M");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_eq(eff.size, MiB);
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 
 	cset(&c, UMM_C_SIZE, "16M");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_eq(eff.size, 16 * MiB, "size is not a tightening: the nearest setting wins");
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 
-	umm_constraints_clear(&c, UMM_C_SIZE);
+	constraints_clear(&c, UMM_C_SIZE);
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_eq(eff.size, 8 * MiB);
 	cr_assert(eff.set & UMM_C_SIZE);
-	umm_constraints_fini(&eff);
-	umm_constraints_fini(&p);
-	umm_constraints_fini(&c);
+	constraints_fini(&eff);
+	constraints_fini(&p);
+	constraints_fini(&c);
 }
 
 Test(constraints, merge_conflicting_heap_is_einval_naming_heap)
 {
-	struct umm_constraints p, c, eff;
+	struct constraints p, c, eff;
 	const char *why = "unset";
 
-	umm_constraints_init(&p);
-	umm_constraints_init(&c);
+	constraints_init(&p);
+	constraints_init(&c);
 	cset(&p, UMM_C_HEAP, "memfd");
 	cset(&c, UMM_C_HEAP, "udmabuf");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), -EINVAL);
 	cr_assert_not_null(why);
 	cr_assert_str_eq(why, "heap");
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 
 	/* the same heap again is no conflict */
 	cset(&c, UMM_C_HEAP, "memfd");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_null(why);
 	cr_assert_str_eq(eff.heap, "memfd");
-	umm_constraints_fini(&eff);
-	umm_constraints_fini(&p);
-	umm_constraints_fini(&c);
+	constraints_fini(&eff);
+	constraints_fini(&p);
+	constraints_fini(&c);
 }
 
 Test(constraints, merge_conflicting_cache_is_einval_naming_cache)
 {
-	struct umm_constraints p, c, eff;
+	struct constraints p, c, eff;
 	const char *why = "unset";
 
-	umm_constraints_init(&p);
-	umm_constraints_init(&c);
+	constraints_init(&p);
+	constraints_init(&c);
 	cset(&p, UMM_C_CACHE, "writecombine");
 	cset(&c, UMM_C_CACHE, "cached");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), -EINVAL);
 	cr_assert_not_null(why);
 	cr_assert_str_eq(why, "cache");
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 
 	cset(&c, UMM_C_CACHE, "writecombine");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_eq(eff.cache, UMM_CACHE_WRITECOMBINE);
-	umm_constraints_fini(&eff);
+	constraints_fini(&eff);
 
 	/* a parent that does not set the cache leaves the child free to */
-	umm_constraints_clear(&p, UMM_C_CACHE);
+	constraints_clear(&p, UMM_C_CACHE);
 	cset(&c, UMM_C_CACHE, "uncached");
 	cr_assert_eq(merge2(&eff, &p, &c, &why), 0);
 	cr_assert_eq(eff.cache, UMM_CACHE_UNCACHED);
-	umm_constraints_fini(&eff);
-	umm_constraints_fini(&p);
-	umm_constraints_fini(&c);
+	constraints_fini(&eff);
+	constraints_fini(&p);
+	constraints_fini(&c);
 }
 
 Test(constraints, format_gives_the_effective_line_exactly)
 {
-	struct umm_constraints c;
+	struct constraints c;
 	char line[256];
 
-	umm_constraints_init(&c);
+	constraints_init(&c);
 	eff_line(&c, line, sizeof(line));
 	cr_assert_str_eq(
 		line,
@@ -271,31 +271,31 @@ Test(constraints, format_gives_the_effective_line_exactly)
 
 	/* snprintf-like: a short buffer is truncated, the full length returned */
 	char small[8];
-	int len = umm_constraints_format(&c, small, sizeof(small));
+	int len = constraints_format(&c, small, sizeof(small));
 
 	cr_assert_eq((size_t)len, strlen(line));
 	cr_assert_str_eq(small, "size=0 ");
-	umm_constraints_fini(&c);
+	constraints_fini(&c);
 }
 
 Test(constraints, set_heap_auto_clears_the_setting)
 {
-	struct umm_constraints c;
+	struct constraints c;
 	char buf[64];
 
-	umm_constraints_init(&c);
+	constraints_init(&c);
 	cset(&c, UMM_C_HEAP, "memfd");
 	cr_assert(c.set & UMM_C_HEAP);
-	cr_assert_eq(umm_constraints_get(&c, UMM_C_HEAP, buf, sizeof(buf)), 5);
+	cr_assert_eq(constraints_get(&c, UMM_C_HEAP, buf, sizeof(buf)), 5);
 	cr_assert_str_eq(buf, "memfd");
 
 	cset(&c, UMM_C_HEAP, "auto");
 	cr_assert_not(c.set & UMM_C_HEAP, "heap=auto left the heap bit set");
 	cr_assert_str_eq(c.heap, "");
-	cr_assert_eq(umm_constraints_get(&c, UMM_C_HEAP, buf, sizeof(buf)), -ENODATA);
-	umm_constraints_format(&c, buf, sizeof(buf));
+	cr_assert_eq(constraints_get(&c, UMM_C_HEAP, buf, sizeof(buf)), -ENODATA);
+	constraints_format(&c, buf, sizeof(buf));
 	cr_assert(strstr(buf, " heap=auto "), "line: %s", buf);
-	umm_constraints_fini(&c);
+	constraints_fini(&c);
 }
 
 /* A full copy of the observable state of a set. */
@@ -303,13 +303,13 @@ struct snap {
 	unsigned set;
 	uint64_t size, align, max_bytes;
 	bool contiguous;
-	enum umm_cache cache;
+	enum heap_cache cache;
 	char heap[UMM_HEAP_NAME_MAX];
 	char devices[256];
 	const char *devices_ptr;
 };
 
-static void snap_take(const struct umm_constraints *c, struct snap *s)
+static void snap_take(const struct constraints *c, struct snap *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->set = c->set;
@@ -369,10 +369,10 @@ Test(constraints, set_bad_values_are_einval_and_leave_the_set_unchanged)
 		{ 0, "1" },
 		{ 1 << 12, "1" },
 	};
-	struct umm_constraints c;
+	struct constraints c;
 	struct snap before, after;
 
-	umm_constraints_init(&c);
+	constraints_init(&c);
 	cset(&c, UMM_C_SIZE, "8M");
 	cset(&c, UMM_C_ALIGN, "64K");
 	cset(&c, UMM_C_CONTIGUOUS, "1");
@@ -382,7 +382,7 @@ Test(constraints, set_bad_values_are_einval_and_leave_the_set_unchanged)
 	cset(&c, UMM_C_MAX_BYTES, "1G");
 	snap_take(&c, &before);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		int ret = umm_constraints_set(&c, bad[i].which, bad[i].value, strlen(bad[i].value));
+		int ret = constraints_set(&c, bad[i].which, bad[i].value, strlen(bad[i].value));
 
 		cr_assert_eq(ret, -EINVAL, "set(%#x, \"%s\") = %d, want -EINVAL", bad[i].which,
 			     bad[i].value, ret);
@@ -390,24 +390,24 @@ Test(constraints, set_bad_values_are_einval_and_leave_the_set_unchanged)
 		snap_same(&before, &after, bad[i].value);
 	}
 	/* a value with a NUL inside is not the value before the NUL */
-	cr_assert_eq(umm_constraints_set(&c, UMM_C_SIZE, "4K\0", 3), -EINVAL);
+	cr_assert_eq(constraints_set(&c, UMM_C_SIZE, "4K\0", 3), -EINVAL);
 	snap_take(&c, &after);
 	snap_same(&before, &after, "4K\\0");
-	umm_constraints_fini(&c);
+	constraints_fini(&c);
 }
 
 Test(constraints, set_on_an_empty_set_with_a_bad_value_sets_nothing)
 {
-	struct umm_constraints c;
+	struct constraints c;
 
-	umm_constraints_init(&c);
-	cr_assert_eq(umm_constraints_set(&c, UMM_C_ALIGN, "3K", 2), -EINVAL);
+	constraints_init(&c);
+	cr_assert_eq(constraints_set(&c, UMM_C_ALIGN, "3K", 2), -EINVAL);
 	cr_assert_eq(c.set, 0);
 	cr_assert_eq(c.align, HEAP_PAGE_SIZE);
-	cr_assert_eq(umm_constraints_set(&c, UMM_C_DEVICES, "x", 1), -EINVAL);
+	cr_assert_eq(constraints_set(&c, UMM_C_DEVICES, "x", 1), -EINVAL);
 	cr_assert_null(c.devices);
 	cr_assert_eq(c.set, 0);
-	umm_constraints_fini(&c);
+	constraints_fini(&c);
 }
 
 Test(constraints, get_gives_the_text_as_set_and_enodata_when_unset)
@@ -425,115 +425,115 @@ Test(constraints, get_gives_the_text_as_set_and_enodata_when_unset)
 		{ UMM_C_DEVICES, "/dev/b  /dev/a", "/dev/b /dev/a" },
 		{ UMM_C_MAX_BYTES, "0", "0" },
 	};
-	struct umm_constraints c;
+	struct constraints c;
 	char buf[64];
 
-	umm_constraints_init(&c);
+	constraints_init(&c);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		cr_assert_eq(umm_constraints_get(&c, cases[i].which, buf, sizeof(buf)), -ENODATA,
+		cr_assert_eq(constraints_get(&c, cases[i].which, buf, sizeof(buf)), -ENODATA,
 			     "unset %#x readable", cases[i].which);
 		cset(&c, cases[i].which, cases[i].in);
-		int len = umm_constraints_get(&c, cases[i].which, buf, sizeof(buf));
+		int len = constraints_get(&c, cases[i].which, buf, sizeof(buf));
 
 		cr_assert_eq(len, (int)strlen(cases[i].out), "%s", cases[i].in);
 		cr_assert_str_eq(buf, cases[i].out);
-		umm_constraints_clear(&c, cases[i].which);
-		cr_assert_eq(umm_constraints_get(&c, cases[i].which, buf, sizeof(buf)), -ENODATA,
+		constraints_clear(&c, cases[i].which);
+		cr_assert_eq(constraints_get(&c, cases[i].which, buf, sizeof(buf)), -ENODATA,
 			     "cleared %#x still readable", cases[i].which);
 	}
-	umm_constraints_fini(&c);
+	constraints_fini(&c);
 }
 
 Test(constraints, clear_restores_the_default_of_that_field_only)
 {
-	struct umm_constraints c;
+	struct constraints c;
 
-	umm_constraints_init(&c);
+	constraints_init(&c);
 	cset(&c, UMM_C_ALIGN, "1M");
 	cset(&c, UMM_C_CACHE, "uncached");
 	cset(&c, UMM_C_DEVICES, "/dev/x");
-	umm_constraints_clear(&c, UMM_C_ALIGN);
+	constraints_clear(&c, UMM_C_ALIGN);
 	cr_assert_eq(c.align, HEAP_PAGE_SIZE);
 	cr_assert_eq(c.cache, UMM_CACHE_UNCACHED);
 	cr_assert_eq(c.set, (unsigned)(UMM_C_CACHE | UMM_C_DEVICES));
-	umm_constraints_clear(&c, UMM_C_DEVICES);
+	constraints_clear(&c, UMM_C_DEVICES);
 	cr_assert_null(c.devices);
-	umm_constraints_clear(&c, UMM_C_CACHE);
+	constraints_clear(&c, UMM_C_CACHE);
 	cr_assert_eq(c.cache, UMM_CACHE_CACHED);
 	cr_assert_eq(c.set, 0);
-	umm_constraints_fini(&c);
+	constraints_fini(&c);
 }
 
 Test(constraints, copy_is_deep)
 {
-	struct umm_constraints a, b;
+	struct constraints a, b;
 
-	umm_constraints_init(&a);
+	constraints_init(&a);
 	cset(&a, UMM_C_DEVICES, "/dev/a /dev/b");
 	cset(&a, UMM_C_ALIGN, "8K");
-	cr_assert_eq(umm_constraints_copy(&b, &a), 0);
+	cr_assert_eq(constraints_copy(&b, &a), 0);
 	cr_assert_neq(a.devices, b.devices);
 	cr_assert_str_eq(b.devices, "/dev/a /dev/b");
 	cr_assert_eq(b.align, 8 * KiB);
-	umm_constraints_fini(&a);
+	constraints_fini(&a);
 	cr_assert_str_eq(b.devices, "/dev/a /dev/b");
-	umm_constraints_fini(&b);
+	constraints_fini(&b);
 }
 
 Test(constraints, cset_names_map_to_bits)
 {
-	cr_assert_eq(umm_cset_from_name("size"), UMM_C_SIZE);
-	cr_assert_eq(umm_cset_from_name("align"), UMM_C_ALIGN);
-	cr_assert_eq(umm_cset_from_name("contiguous"), UMM_C_CONTIGUOUS);
-	cr_assert_eq(umm_cset_from_name("cache"), UMM_C_CACHE);
-	cr_assert_eq(umm_cset_from_name("heap"), UMM_C_HEAP);
-	cr_assert_eq(umm_cset_from_name("devices"), UMM_C_DEVICES);
-	cr_assert_eq(umm_cset_from_name("max_bytes"), UMM_C_MAX_BYTES);
-	cr_assert_eq(umm_cset_from_name("effective"), 0);
-	cr_assert_eq(umm_cset_from_name("used_bytes"), 0);
-	cr_assert_eq(umm_cset_from_name(""), 0);
+	cr_assert_eq(constraints_bit("size"), UMM_C_SIZE);
+	cr_assert_eq(constraints_bit("align"), UMM_C_ALIGN);
+	cr_assert_eq(constraints_bit("contiguous"), UMM_C_CONTIGUOUS);
+	cr_assert_eq(constraints_bit("cache"), UMM_C_CACHE);
+	cr_assert_eq(constraints_bit("heap"), UMM_C_HEAP);
+	cr_assert_eq(constraints_bit("devices"), UMM_C_DEVICES);
+	cr_assert_eq(constraints_bit("max_bytes"), UMM_C_MAX_BYTES);
+	cr_assert_eq(constraints_bit("effective"), 0);
+	cr_assert_eq(constraints_bit("used_bytes"), 0);
+	cr_assert_eq(constraints_bit(""), 0);
 }
 
 Test(constraints, met_names_the_first_constraint_a_buffer_fails)
 {
-	struct umm_constraints e;
-	struct umm_bufprops b = { .heap = "memfd",
-				  .align = 4096,
-				  .contiguous = false,
-				  .cache = UMM_CACHE_CACHED,
-				  .devices = NULL };
+	struct constraints e;
+	struct constraints_bufprops b = { .heap = "memfd",
+					  .align = 4096,
+					  .contiguous = false,
+					  .cache = UMM_CACHE_CACHED,
+					  .devices = NULL };
 	const char *why = "unset";
 
-	umm_constraints_init(&e);
-	cr_assert(umm_constraints_met(&e, &b, &why));
+	constraints_init(&e);
+	cr_assert(constraints_met(&e, &b, &why));
 	cr_assert_null(why);
 
 	cset(&e, UMM_C_ALIGN, "64K");
-	cr_assert_not(umm_constraints_met(&e, &b, &why));
+	cr_assert_not(constraints_met(&e, &b, &why));
 	cr_assert_str_eq(why, "align");
 	b.align = 2 * MiB;
-	cr_assert(umm_constraints_met(&e, &b, &why));
+	cr_assert(constraints_met(&e, &b, &why));
 
 	cset(&e, UMM_C_CONTIGUOUS, "1");
-	cr_assert_not(umm_constraints_met(&e, &b, &why));
+	cr_assert_not(constraints_met(&e, &b, &why));
 	cr_assert_str_eq(why, "contiguous");
 	b.contiguous = true;
 
 	cset(&e, UMM_C_CACHE, "writecombine");
-	cr_assert_not(umm_constraints_met(&e, &b, &why));
+	cr_assert_not(constraints_met(&e, &b, &why));
 	cr_assert_str_eq(why, "cache");
 	b.cache = UMM_CACHE_WRITECOMBINE;
 
 	cset(&e, UMM_C_DEVICES, "/dev/a");
-	cr_assert_not(umm_constraints_met(&e, &b, &why));
+	cr_assert_not(constraints_met(&e, &b, &why));
 	cr_assert_str_eq(why, "devices");
 	b.devices = "/dev/b /dev/a";
-	cr_assert(umm_constraints_met(&e, &b, &why));
+	cr_assert(constraints_met(&e, &b, &why));
 
 	cset(&e, UMM_C_HEAP, "udmabuf");
-	cr_assert_not(umm_constraints_met(&e, &b, &why));
+	cr_assert_not(constraints_met(&e, &b, &why));
 	cr_assert_str_eq(why, "heap");
 	b.heap = "udmabuf";
-	cr_assert(umm_constraints_met(&e, &b, &why));
-	umm_constraints_fini(&e);
+	cr_assert(constraints_met(&e, &b, &why));
+	constraints_fini(&e);
 }

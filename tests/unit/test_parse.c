@@ -257,7 +257,7 @@ Test(parse_cache, accepts_each_mode_name)
 	static const struct {
 		const char *s;
 		size_t len;
-		enum umm_cache want;
+		enum heap_cache want;
 	} cases[] = {
 		{ T("cached"), UMM_CACHE_CACHED },
 		{ T("uncached"), UMM_CACHE_UNCACHED },
@@ -267,7 +267,7 @@ Test(parse_cache, accepts_each_mode_name)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		enum umm_cache c = UMM_CACHE_NR;
+		enum heap_cache c = UMM_CACHE_NR;
 
 		cr_expect_eq(parse_cache(cases[i].s, cases[i].len, &c), 0, "case %zu", i);
 		cr_expect_eq(c, cases[i].want, "case %zu", i);
@@ -295,7 +295,7 @@ Test(parse_cache, bad_names_are_einval_and_output_untouched)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		enum umm_cache c = UMM_CACHE_NR;
+		enum heap_cache c = UMM_CACHE_NR;
 
 		cr_expect_eq(parse_cache(cases[i].s, cases[i].len, &c), -EINVAL, "case %zu", i);
 		cr_expect_eq(c, UMM_CACHE_NR, "case %zu wrote the output", i);
@@ -305,17 +305,17 @@ Test(parse_cache, bad_names_are_einval_and_output_untouched)
 Test(parse_cache, names_round_trip_and_out_of_range_is_null)
 {
 	for (int i = 0; i < UMM_CACHE_NR; i++) {
-		const char *name = parse_cache_name((enum umm_cache)i);
-		enum umm_cache c = UMM_CACHE_NR;
+		const char *name = parse_cache_name((enum heap_cache)i);
+		enum heap_cache c = UMM_CACHE_NR;
 
 		cr_assert_not_null(name);
 		cr_assert_eq(parse_cache(name, strlen(name), &c), 0);
-		cr_assert_eq(c, (enum umm_cache)i);
+		cr_assert_eq(c, (enum heap_cache)i);
 	}
 	cr_assert_str_eq(parse_cache_name(UMM_CACHE_WRITECOMBINE), "writecombine");
 	cr_assert_null(parse_cache_name(UMM_CACHE_NR));
-	cr_assert_null(parse_cache_name((enum umm_cache)(-1)));
-	cr_assert_null(parse_cache_name((enum umm_cache)1000));
+	cr_assert_null(parse_cache_name((enum heap_cache)(-1)));
+	cr_assert_null(parse_cache_name((enum heap_cache)1000));
 }
 
 Test(parse_sync, accepts_each_domain_name)
@@ -323,7 +323,7 @@ Test(parse_sync, accepts_each_domain_name)
 	static const struct {
 		const char *s;
 		size_t len;
-		enum umm_sync want;
+		enum buf_sync want;
 	} cases[] = {
 		{ T("cpu"), UMM_SYNC_CPU },
 		{ T("cpu:read"), UMM_SYNC_CPU_READ },
@@ -334,7 +334,7 @@ Test(parse_sync, accepts_each_domain_name)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		enum umm_sync s = UMM_SYNC_NR;
+		enum buf_sync s = UMM_SYNC_NR;
 
 		cr_expect_eq(parse_sync(cases[i].s, cases[i].len, &s), 0, "case %zu", i);
 		cr_expect_eq(s, cases[i].want, "case %zu", i);
@@ -351,7 +351,7 @@ Test(parse_sync, bad_names_are_einval_and_output_untouched)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		enum umm_sync s = UMM_SYNC_NR;
+		enum buf_sync s = UMM_SYNC_NR;
 
 		cr_expect_eq(parse_sync(cases[i].s, cases[i].len, &s), -EINVAL, "case %zu", i);
 		cr_expect_eq(s, UMM_SYNC_NR, "case %zu wrote the output", i);
@@ -361,16 +361,16 @@ Test(parse_sync, bad_names_are_einval_and_output_untouched)
 Test(parse_sync, names_round_trip_and_out_of_range_is_null)
 {
 	for (int i = 0; i < UMM_SYNC_NR; i++) {
-		const char *name = parse_sync_name((enum umm_sync)i);
-		enum umm_sync s = UMM_SYNC_NR;
+		const char *name = parse_sync_name((enum buf_sync)i);
+		enum buf_sync s = UMM_SYNC_NR;
 
 		cr_assert_not_null(name);
 		cr_assert_eq(parse_sync(name, strlen(name), &s), 0);
-		cr_assert_eq(s, (enum umm_sync)i);
+		cr_assert_eq(s, (enum buf_sync)i);
 	}
 	cr_assert_str_eq(parse_sync_name(UMM_SYNC_CPU_READ), "cpu:read");
 	cr_assert_null(parse_sync_name(UMM_SYNC_NR));
-	cr_assert_null(parse_sync_name((enum umm_sync)(-1)));
+	cr_assert_null(parse_sync_name((enum buf_sync)(-1)));
 }
 
 /* ---- parse_heap_name ----------------------------------------------------- */

@@ -34,11 +34,11 @@
 #define CM(m) (1u << (m))
 
 /* Set constraint @which of @c from @value, which must be valid. */
-static inline void cset(struct umm_constraints *c, int which, const char *value)
+static inline void cset(struct constraints *c, int which, const char *value)
 {
-	int ret = umm_constraints_set(c, which, value, strlen(value));
+	int ret = constraints_set(c, which, value, strlen(value));
 
-	cr_assert_eq(ret, 0, "umm_constraints_set(%#x, \"%s\") = %d, want 0", which, value, ret);
+	cr_assert_eq(ret, 0, "constraints_set(%#x, \"%s\") = %d, want 0", which, value, ret);
 }
 
 #endif /* UMM_UNIT_I_H */
