@@ -1,0 +1,75 @@
+#!/bin/bash
+# test_v4l2.sh - the VM's V4L2 devices, as v4l2-ctl (v4l-utils, a program
+# nobody here wrote) sees them: vivid's video capture and video output
+# nodes exist, stream, take dma-bufs (V4L2_MEMORY_DMABUF in their buffer
+# capabilities), and report a format with a sizeimage. The groundwork of the
+# camera-to-output pipeline (issue "Real devices at both ends"). Skipped
+# where there is no /dev/video* (tests/vm/run loads vivid in the VM).
+# Checks are called through check(), which shellcheck cannot follow.
+# shellcheck disable=SC2317
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../integration/lib.sh"
+
+BUFCAPS=${UMM_V4L2_BUFCAPS:-$(dirname "$0")/../../build/tests/vm/v4l2_bufcaps}
+
+shopt -s nullglob
+nodes=(/dev/video*)
+shopt -u nullglob
+if [ ${#nodes[@]} -eq 0 ]; then
+	echo "SKIP: no /dev/video* here: the V4L2 tests need vivid (tests/vm/run)"
+	exit 77
+fi
+if ! command -v v4l2-ctl >/dev/null; then
+	echo "SKIP: no v4l2-ctl (v4l-utils; tests/vm/run installs it)"
+	exit 77
+fi
+
+# node_with CAP: the first vivid node whose device caps name CAP.
+node_with() {
+	local n
+	for n in "${nodes[@]}"; do
+		v4l2-ctl -d "$n" --info 2>/dev/null | grep -q 'Driver name *: vivid' || continue
+		v4l2-ctl -d "$n" --info 2>/dev/null | sed -n '/Device Caps/,$p' | grep -qx "[[:space:]]*$1" &&
+			{ echo "$n"; return 0; }
+	done
+	return 1
+}
+
+test_devices_are_listed() {
+	v4l2-ctl --list-devices >"$UMM_TMP/list" 2>&1 || fail "v4l2-ctl --list-devices: $(cat "$UMM_TMP/list")"
+	sed 's/^/    /' "$UMM_TMP/list"
+	grep -q vivid "$UMM_TMP/list" || fail "no vivid device listed"
+}
+
+# check_node CAP TYPE FMTOPT: the node has a format, takes dma-bufs and streams.
+check_node() {
+	local cap=$1 type=$2 fmtopt=$3 n stream=(--stream-mmap --stream-to=/dev/null)
+	[ "$type" = output ] && stream=(--stream-out-mmap)
+	n=$(node_with "$cap") || fail "no vivid node with $cap"
+	echo "    $cap: $n"
+	v4l2-ctl -d "$n" --info | sed -n '/Device Caps/,$p' | grep -qx '[[:space:]]*Streaming' ||
+		fail "$n cannot stream"
+	v4l2-ctl -d "$n" "$fmtopt" >"$UMM_TMP/fmt" 2>&1 || fail "$n $fmtopt: $(cat "$UMM_TMP/fmt")"
+	sed 's/^/    /' "$UMM_TMP/fmt"
+	grep -Eq 'Size Image *: *[1-9]' "$UMM_TMP/fmt" || fail "$n reports no sizeimage"
+	# the queue takes dma-bufs (VIDIOC_REQBUFS, V4L2_MEMORY_DMABUF)
+	"$BUFCAPS" "$n" "$type" >"$UMM_TMP/caps" 2>&1 || fail "$n: $(cat "$UMM_TMP/caps")"
+	echo "    buffers: $(cat "$UMM_TMP/caps")"
+	# and it streams: four frames through mmap buffers
+	v4l2-ctl -d "$n" "${stream[@]}" --stream-count=4 >"$UMM_TMP/stream" 2>&1 ||
+		fail "$n: v4l2-ctl ${stream[*]}: $(tail -n 3 "$UMM_TMP/stream")"
+}
+
+test_capture_node() {
+	check_node 'Video Capture' capture --get-fmt-video
+}
+
+test_output_node() {
+	check_node 'Video Output' output --get-fmt-video-out
+}
+
+check test_devices_are_listed
+check test_capture_node
+check test_output_node
+finish
