@@ -2,11 +2,16 @@
 /*
  * device.c - can a device use a buffer? (user.umm.devices)
  *
- * Only DRM devices can be asked: PRIME import of the dma-buf into a GEM
- * handle is the test, and it is what a real user of the device would do. The
+ * Two kinds of device can be asked, each with what a real user of it does:
+ * a DRM device imports the dma-buf into a GEM handle (PRIME); a V4L2 video
+ * node (capture or output, single-planar, streaming) takes it as a buffer of
+ * its queue: VIDIOC_REQBUFS of one V4L2_MEMORY_DMABUF buffer, then
+ * VIDIOC_PREPARE_BUF of the dma-buf at the node's current format (vb2 checks
+ * that it holds sizeimage bytes), then the queue is freed again. A node
+ * another process streams on refuses (EBUSY): check before streaming. The
  * path is a user's, and the daemon runs as root, so nothing is opened before
- * stat() shows a DRM character device: opening an arbitrary device node can
- * act on it (a watchdog starts counting, a tape rewinds).
+ * stat() shows a DRM or V4L2 character device: opening an arbitrary device
+ * node can act on it (a watchdog starts counting, a tape rewinds).
  *
  * Open device fds are kept, keyed by device number, so the checks made at
  * every setxattr and at every buffer's allocation cost no open. One lock
@@ -20,6 +25,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/videodev2.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -28,6 +35,7 @@
 #include "heap_i.h"
 
 #define DEVICE_DRM_MAJOR 226
+#define DEVICE_V4L2_MAJOR 81
 #define DEVICE_CACHE_MAX 16
 
 /*
@@ -43,6 +51,7 @@ static struct device_cache {
 	struct {
 		dev_t rdev;
 		int fd;
+		uint32_t v4l2_type; /* V4L2_BUF_TYPE_VIDEO_*, 0 for a DRM device */
 	} ent[DEVICE_CACHE_MAX];
 } devices = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -51,9 +60,46 @@ static struct device_cache {
  * now. Called with devices.lock held. Returns the fd (owned by the cache) or
  * -errno with the reason in @why.
  */
-static int device_open(const char *dev, char *why, size_t n)
+/*
+ * Can V4L2 node @fd (@dev) take dma-bufs? Its queue type (capture or output,
+ * single-planar) into *@type: 0, or -EOPNOTSUPP with the reason in @why.
+ */
+static int v4l2_usable(int fd, const char *dev, uint32_t *type, char *why, size_t n)
+{
+	struct v4l2_requestbuffers rb = { .count = 0, .memory = V4L2_MEMORY_DMABUF };
+	struct v4l2_capability cap = { 0 };
+	uint32_t caps;
+
+	if (ioctl(fd, VIDIOC_QUERYCAP, &cap) < 0) {
+		snprintf(why, n, "%s: VIDIOC_QUERYCAP: %s", dev, strerror(errno));
+		return -EOPNOTSUPP;
+	}
+	caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps : cap.capabilities;
+	if (caps & V4L2_CAP_VIDEO_CAPTURE)
+		*type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+	else if (caps & V4L2_CAP_VIDEO_OUTPUT)
+		*type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+	else {
+		snprintf(why, n, "%s is no single-planar video capture or output node", dev);
+		return -EOPNOTSUPP;
+	}
+	if (!(caps & V4L2_CAP_STREAMING)) {
+		snprintf(why, n, "%s cannot stream", dev);
+		return -EOPNOTSUPP;
+	}
+	rb.type = *type;
+	if (ioctl(fd, VIDIOC_REQBUFS, &rb) < 0 ||
+	    !(rb.capabilities & V4L2_BUF_CAP_SUPPORTS_DMABUF)) {
+		snprintf(why, n, "%s cannot import: its queue takes no dma-bufs", dev);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int device_open(const char *dev, char *why, size_t n, uint32_t *v4l2_type)
 {
 	uint64_t prime = 0;
+	uint32_t type = 0;
 	struct stat st;
 	int fd, ret;
 
@@ -62,25 +108,39 @@ static int device_open(const char *dev, char *why, size_t n)
 		snprintf(why, n, "cannot open %s: %s", dev, strerror(-ret));
 		return ret;
 	}
-	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != DEVICE_DRM_MAJOR) {
-		snprintf(why, n, "%s: only DRM devices can be checked for import", dev);
+	if (!S_ISCHR(st.st_mode) ||
+	    (major(st.st_rdev) != DEVICE_DRM_MAJOR && major(st.st_rdev) != DEVICE_V4L2_MAJOR)) {
+		snprintf(why, n,
+			 "%s: only DRM devices and V4L2 video nodes can be checked for import",
+			 dev);
 		return -EOPNOTSUPP;
 	}
 	for (unsigned i = 0; i < devices.n; i++)
-		if (devices.ent[i].rdev == st.st_rdev)
+		if (devices.ent[i].rdev == st.st_rdev) {
+			*v4l2_type = devices.ent[i].v4l2_type;
 			return devices.ent[i].fd;
-	fd = open(dev, O_RDWR | O_CLOEXEC | O_NOCTTY);
+		}
+	fd = open(dev, O_RDWR | O_CLOEXEC | O_NOCTTY |
+			       (major(st.st_rdev) == DEVICE_V4L2_MAJOR ? O_NONBLOCK : 0));
 	if (fd < 0) {
 		ret = -errno;
 		snprintf(why, n, "cannot open %s: %s", dev, strerror(-ret));
 		return ret;
 	}
-	/* opening a primary node first makes us its master: give that up (see drm.c) */
-	drmDropMaster(fd);
-	if (drmGetCap(fd, DRM_CAP_PRIME, &prime) || !(prime & DRM_PRIME_CAP_IMPORT)) {
-		snprintf(why, n, "%s cannot import: no PRIME import", dev);
-		close(fd);
-		return -EOPNOTSUPP;
+	if (major(st.st_rdev) == DEVICE_V4L2_MAJOR) {
+		ret = v4l2_usable(fd, dev, &type, why, n);
+		if (ret) {
+			close(fd);
+			return ret;
+		}
+	} else {
+		/* opening a primary node first makes us its master: give that up (see drm.c) */
+		drmDropMaster(fd);
+		if (drmGetCap(fd, DRM_CAP_PRIME, &prime) || !(prime & DRM_PRIME_CAP_IMPORT)) {
+			snprintf(why, n, "%s cannot import: no PRIME import", dev);
+			close(fd);
+			return -EOPNOTSUPP;
+		}
 	}
 	if (devices.n == DEVICE_CACHE_MAX) {
 		/* a full cache: drop the oldest entry, whose fd no caller holds now */
@@ -91,8 +151,56 @@ static int device_open(const char *dev, char *why, size_t n)
 	}
 	devices.ent[devices.n].rdev = st.st_rdev;
 	devices.ent[devices.n].fd = fd;
+	devices.ent[devices.n].v4l2_type = type;
 	devices.n++;
+	*v4l2_type = type;
 	return fd;
+}
+
+/*
+ * V4L2 node @fd (@dev, queue @type) takes dma-buf @dmabuf_fd as a buffer at
+ * its current format? One buffer is requested, prepared and freed again.
+ * Returns 0 or -errno with the reason (the size the node needs) in @why.
+ */
+static int v4l2_import(int fd, const char *dev, uint32_t type, int dmabuf_fd, char *why, size_t n)
+{
+	struct v4l2_requestbuffers rb = { .count = 1, .type = type, .memory = V4L2_MEMORY_DMABUF };
+	struct v4l2_format fmt = { .type = type };
+	struct v4l2_buffer vb = { .index = 0, .type = type, .memory = V4L2_MEMORY_DMABUF };
+	off_t size = lseek(dmabuf_fd, 0, SEEK_END);
+	char fourcc[5];
+	int ret = 0;
+
+	if (ioctl(fd, VIDIOC_G_FMT, &fmt) < 0) {
+		ret = -errno;
+		snprintf(why, n, "%s: VIDIOC_G_FMT: %s", dev, strerror(-ret));
+		return ret;
+	}
+	if (ioctl(fd, VIDIOC_REQBUFS, &rb) < 0 || rb.count < 1) {
+		ret = rb.count < 1 ? -ENOMEM : -errno;
+		snprintf(why, n, "%s cannot import: VIDIOC_REQBUFS: %s%s", dev, strerror(-ret),
+			 ret == -EBUSY ? " (another process streams on it)" : "");
+		return ret;
+	}
+	vb.m.fd = dmabuf_fd;
+	vb.length = size > 0 ? (uint32_t)size : 0;
+	if (ioctl(fd, VIDIOC_PREPARE_BUF, &vb) < 0) {
+		ret = -errno;
+		memcpy(fourcc, &fmt.fmt.pix.pixelformat, 4);
+		fourcc[4] = '\0';
+		if (size >= 0 && (uint64_t)size < fmt.fmt.pix.sizeimage)
+			snprintf(
+				why, n,
+				"%s needs %u bytes a buffer (%ux%u %s, %u bytes a line); this one has %lld",
+				dev, fmt.fmt.pix.sizeimage, fmt.fmt.pix.width, fmt.fmt.pix.height,
+				fourcc, fmt.fmt.pix.bytesperline, (long long)size);
+		else
+			snprintf(why, n, "%s cannot import: VIDIOC_PREPARE_BUF: %s", dev,
+				 strerror(-ret));
+	}
+	rb.count = 0;
+	ioctl(fd, VIDIOC_REQBUFS, &rb);
+	return ret;
 }
 
 /**
@@ -102,16 +210,18 @@ static int device_open(const char *dev, char *why, size_t n)
  * @n:   the size of @why
  *
  * For validating user.umm.devices when it is set: @dev must exist, be a DRM
- * device, open, and have PRIME import. Thread-safe.
- * Returns 0, -EOPNOTSUPP (not a DRM device, or no PRIME import) or -errno
+ * device with PRIME import or a streaming V4L2 capture or output node whose
+ * queue takes dma-bufs, and open. Thread-safe.
+ * Returns 0, -EOPNOTSUPP (no such device, or it cannot import) or -errno
  * (cannot be found or opened: -ENOENT, -EACCES...).
  */
 int heap_device_check(const char *dev, char *why, size_t n)
 {
+	uint32_t type;
 	int fd;
 
 	pthread_mutex_lock(&devices.lock);
-	fd = device_open(dev, why, n);
+	fd = device_open(dev, why, n, &type);
 	pthread_mutex_unlock(&devices.lock);
 	return fd < 0 ? fd : 0;
 }
@@ -124,19 +234,24 @@ int heap_device_check(const char *dev, char *why, size_t n)
  * @n:         the size of @why
  *
  * The checks of heap_device_check(), then a PRIME import of the buffer into
- * a GEM handle, which is closed at once. Thread-safe.
+ * a GEM handle, which is closed at once, or for a V4L2 node one prepared
+ * buffer of its queue at its current format, freed at once. Thread-safe.
  * Returns 0, -EOPNOTSUPP or -errno as heap_device_check(), or the import's
  * -errno (-EINVAL, -ENOMEM... a device that cannot reach the memory).
  */
 int heap_device_import(const char *dev, int dmabuf_fd, char *why, size_t n)
 {
-	uint32_t handle;
+	uint32_t handle, type;
 	int fd, ret;
 
 	pthread_mutex_lock(&devices.lock);
-	fd = device_open(dev, why, n);
+	fd = device_open(dev, why, n, &type);
 	if (fd < 0) {
 		ret = fd;
+		goto out;
+	}
+	if (type) {
+		ret = v4l2_import(fd, dev, type, dmabuf_fd, why, n);
 		goto out;
 	}
 	if (drmPrimeFDToHandle(fd, dmabuf_fd, &handle)) {

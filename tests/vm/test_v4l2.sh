@@ -69,7 +69,46 @@ test_output_node() {
 	check_node 'Video Output' output --get-fmt-video-out
 }
 
+# The capture node's sizeimage, from v4l2-ctl.
+sizeimage_of() {
+	v4l2-ctl -d "$1" "$2" | sed -n 's/.*Size Image *: *\([0-9]*\).*/\1/p'
+}
+
+# user.umm.devices naming a V4L2 node: the real import test at allocation
+# (REQBUFS and PREPARE_BUF of the buffer's dma-buf at the node's format).
+test_device_constraint_takes_a_buffer_of_the_format() {
+	local cam d size
+	[ -n "${UMM_MNT:-}" ] || skip "not on a umm mount"
+	cam=$(node_with 'Video Capture') || fail "no vivid capture node"
+	size=$(sizeimage_of "$cam" --get-fmt-video)
+	d=$(newdir cam)
+	xset "$d" user.umm.devices "$cam"
+	xset "$d" user.umm.size "$size"
+	expect_ok touch "$d/frame0"
+	# a size the directory fixes is whole pages of the heap
+	expect_eq "$(page_round "$size")" "$(stat -c %s "$d/frame0")" 'size of a frame buffer'
+	heap=$(xget "$d/frame0" user.umm.heap)
+	echo "    $cam takes a $size-byte buffer of $heap"
+	case $heap in memfd) fail "a device-checked buffer on memfd" ;; esac
+}
+
+test_device_constraint_refuses_a_buffer_too_small() {
+	local cam d size
+	[ -n "${UMM_MNT:-}" ] || skip "not on a umm mount"
+	cam=$(node_with 'Video Capture') || fail "no vivid capture node"
+	size=$(sizeimage_of "$cam" --get-fmt-video)
+	d=$(newdir small)
+	xset "$d" user.umm.devices "$cam"
+	xset "$d" user.umm.size 64K
+	expect_errno 'EINVAL|EOPNOTSUPP|ENOSPC' touch "$d/frame0"
+	[ ! -e "$d/frame0" ] || fail 'a refused buffer left a name'
+	grep -F "$cam needs $size bytes a buffer" "$UMM_FS_LOG" ||
+		fail "no log line naming $cam and its $size bytes: $(tail -n 3 "$UMM_FS_LOG")"
+}
+
 check test_devices_are_listed
 check test_capture_node
 check test_output_node
+check test_device_constraint_takes_a_buffer_of_the_format
+check test_device_constraint_refuses_a_buffer_too_small
 finish
