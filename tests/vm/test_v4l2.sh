@@ -11,6 +11,11 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
 
+# One device, one queue: tests/vm/inside runs both modes at once, so a run
+# waits for the other to be done with vivid.
+exec 9>/tmp/umm-vm-v4l2.lock
+flock 9
+
 BUFCAPS=${UMM_V4L2_BUFCAPS:-$(dirname "$0")/../../build/tests/vm/v4l2_bufcaps}
 
 shopt -s nullglob
