@@ -549,15 +549,13 @@ int buf_open(struct store *s, const struct store_ctx *ctx, struct store_node *n,
 
 	/* O_TRUNC truncates whatever the access mode (the kernel checked write permission) */
 	if (flags & O_TRUNC) {
-		node_kill_suid(n, ctx, false);
 		if (buf_len(b) || b->prealloc) {
 			ret = buf_resize(s, n, 0, NULL, ctx, RESIZE_TRUNC);
 			if (ret)
 				return ret;
 		}
 		/* as on tmpfs, also when it was empty already */
-		now(&n->mtime);
-		n->ctime = n->mtime;
+		node_modified(n, ctx);
 	}
 	memset(oo, 0, sizeof(*oo));
 	if (b->stale_backing_id && ctx->backing_close) {

@@ -224,9 +224,7 @@ static ssize_t write_from(struct store *s, const struct store_ctx *ctx, uint64_t
 	if (ret > 0)
 		s->write_bytes += (uint64_t)ret;
 	if (ret > 0)
-		node_kill_suid(n, ctx, false);
-	now(&n->mtime);
-	n->ctime = n->mtime;
+		node_modified(n, ctx);
 out:
 	unlock(s);
 	return ret;
@@ -336,11 +334,8 @@ int store_fallocate(struct store *s, const struct store_ctx *ctx, uint64_t ino, 
 		}
 	}
 stamp:
-	if (!ret) {
-		node_kill_suid(n, ctx, false);
-		now(&n->mtime);
-		n->ctime = n->mtime;
-	}
+	if (!ret)
+		node_modified(n, ctx);
 out:
 	unlock(s);
 	return ret;

@@ -332,6 +332,17 @@ void node_kill_suid(struct store_node *n, const struct store_ctx *ctx, bool alwa
 }
 
 /*
+ * @n's data changed by @ctx (a write, fallocate, O_TRUNC), as the kernel's
+ * file_modified(): set-ID bits cleared, mtime and ctime now.
+ */
+void node_modified(struct store_node *n, const struct store_ctx *ctx)
+{
+	node_kill_suid(n, ctx, false);
+	now(&n->mtime);
+	n->ctime = n->mtime;
+}
+
+/*
  * The path of @n under the mount's root into @out ("/a/b"); a name alone for
  * an unlinked buffer (its last name, if known). Truncated to @len - 1 bytes.
  */

@@ -218,6 +218,7 @@ int node_subtree_meets(struct store_node *dir, const struct constraints *eff, co
 uint64_t buf_len(const struct store_buffer *b);
 void node_fill_stat(const struct store_node *n, struct stat *st);
 void node_kill_suid(struct store_node *n, const struct store_ctx *ctx, bool always);
+void node_modified(struct store_node *n, const struct store_ctx *ctx);
 void node_path(const struct store_node *n, char *out, size_t len);
 int node_dir_get(struct store *s, uint64_t ino, struct store_node **out);
 int node_buf_get(struct store *s, uint64_t ino, struct store_node **out);
