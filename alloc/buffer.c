@@ -49,6 +49,7 @@ void buf_node_free(struct store *s, struct store_node *n, const struct store_ctx
 	s->nnodes--;
 	if (n->is_dir) {
 		constraints_fini(&n->dir.own);
+		free(n->dir.size_from);
 		s->ndirs--;
 	} else {
 		/* handles the kernel never released: a daemon leaving a lazy unmount */

@@ -95,6 +95,7 @@ void store_free(struct store *s)
 		}
 	}
 	constraints_fini(&s->root->dir.own);
+	free(s->root->dir.size_from);
 	xattr_free_all(s->root);
 	free(s->root);
 	free(s->ino_tab);

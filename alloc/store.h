@@ -41,6 +41,8 @@ struct store;
  * @device_check:  can device @dev be tested for import (user.umm.devices)?
  *                 NULL: heap_device_check()
  * @device_import: does device @dev import dma-buf @fd? NULL: heap_device_import()
+ * @device_sizeimage: bytes a buffer of V4L2 node @dev needs (user.umm.size_from)?
+ *                 NULL: heap_device_sizeimage()
  */
 struct store_config {
 	uint64_t size;
@@ -52,6 +54,8 @@ struct store_config {
 	void (*log)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 	int (*device_check)(const char *dev, char *why, size_t n);
 	int (*device_import)(const char *dev, int fd, char *why, size_t n);
+	int (*device_sizeimage)(const char *dev, uint64_t *size, char *desc, size_t dn, char *why,
+				size_t n);
 };
 
 /**

@@ -113,9 +113,12 @@ struct store_buffer {
  * @next_cookie: readdir offset the next child gets
  * @used:     bytes charged to buffers in the subtree
  * @nchildren: entries
+ * @size_from: the device list user.umm.size_from took @own's size from, or
+ *            NULL (the size was set directly, or is not set)
  */
 struct store_dir {
 	struct constraints own;
+	char *size_from;
 	struct store_node *first, *last;
 	uint64_t next_cookie;
 	uint64_t used;

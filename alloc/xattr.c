@@ -279,10 +279,23 @@ static int cset_get(const struct xattr_def *d, struct store *s, struct store_nod
 	return constraints_get(&n->dir.own, cset_bit(d), out, len);
 }
 
+/* A size set or removed directly no longer comes from user.umm.size_from. */
+static void size_from_drop(struct store_node *n, int bit)
+{
+	if (bit == UMM_C_SIZE) {
+		free(n->dir.size_from);
+		n->dir.size_from = NULL;
+	}
+}
+
 static int cset_set(const struct xattr_def *d, struct store *s, struct store_node *n,
 		    const char *value, size_t size, int flags)
 {
-	return dir_set_constraint(s, n, cset_bit(d), d->name, value, size, flags);
+	int ret = dir_set_constraint(s, n, cset_bit(d), d->name, value, size, flags);
+
+	if (!ret)
+		size_from_drop(n, cset_bit(d));
+	return ret;
 }
 
 static int cset_clear(const struct xattr_def *d, struct store_node *n)
@@ -290,7 +303,86 @@ static int cset_clear(const struct xattr_def *d, struct store_node *n)
 	if (!(n->dir.own.set & cset_bit(d)))
 		return -ENODATA;
 	constraints_clear(&n->dir.own, cset_bit(d));
+	size_from_drop(n, cset_bit(d));
 	return 0;
+}
+
+/*
+ * user.umm.size_from of a directory: V4L2 video nodes, as user.umm.devices
+ * lists them; the directory's user.umm.size becomes the largest sizeimage of
+ * their current formats (VIDIOC_G_FMT), read now, once.
+ */
+static int size_from_set(const struct xattr_def *d, struct store *s, struct store_node *n,
+			 const char *value, size_t size, int flags)
+{
+	char dev[UMM_DEVICE_PATH_MAX + 1], why[200] = "", desc[96], num[24];
+	struct constraints list;
+	uint64_t max = 0, one;
+	char *keep;
+	int ret;
+
+	if ((flags & XATTR_CREATE) && n->dir.size_from)
+		return -EEXIST;
+	if ((flags & XATTR_REPLACE) && !n->dir.size_from)
+		return -ENODATA;
+	constraints_init(&list);
+	ret = constraints_set(&list, UMM_C_DEVICES, value, size);
+	if (ret)
+		goto out;
+	if (!list.devices || !list.devices[0]) {
+		if (s->cfg.log)
+			s->cfg.log("user.umm.size_from refused: it needs at least one V4L2 node");
+		ret = -EINVAL;
+		goto out;
+	}
+	for (const char *p = list.devices; buf_next_device(&p, dev, sizeof(dev));) {
+		ret = (s->cfg.device_sizeimage ? s->cfg.device_sizeimage : heap_device_sizeimage)(
+			dev, &one, desc, sizeof(desc), why, sizeof(why));
+		if (ret) {
+			if (s->cfg.log)
+				s->cfg.log("user.umm.size_from refused: %s", why);
+			ret = ret == -EOPNOTSUPP ? ret : -EINVAL;
+			goto out;
+		}
+		if (one > max)
+			max = one;
+	}
+	keep = strdup(list.devices);
+	if (!keep) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)max);
+	ret = dir_set_constraint(s, n, UMM_C_SIZE, d->name, num, strlen(num), 0);
+	if (ret) {
+		free(keep);
+		goto out;
+	}
+	free(n->dir.size_from);
+	n->dir.size_from = keep;
+out:
+	constraints_fini(&list);
+	return ret;
+}
+
+static int size_from_get(const struct xattr_def *d, struct store *s, struct store_node *n,
+			 char *out, size_t len)
+{
+	return n->dir.size_from ? snprintf(out, len, "%s", n->dir.size_from) : -ENODATA;
+}
+
+static int size_from_clear(const struct xattr_def *d, struct store_node *n)
+{
+	if (!n->dir.size_from)
+		return -ENODATA;
+	constraints_clear(&n->dir.own, UMM_C_SIZE);
+	size_from_drop(n, UMM_C_SIZE);
+	return 0;
+}
+
+static bool size_from_listed(const struct xattr_def *d, const struct store_node *n)
+{
+	return n->dir.size_from;
 }
 
 /* A constraint is listed where the directory sets it itself. */
@@ -454,6 +546,14 @@ static const struct xattr_def xattrs[] = {
 	CSET("heap"),
 	CSET("devices"),
 	CSET("max_bytes"),
+	{
+		.name = "size_from",
+		.applies = XA_DIR,
+		.get = size_from_get,
+		.set = size_from_set,
+		.clear = size_from_clear,
+		.listed = size_from_listed,
+	},
 	RO("effective", XA_DIR, effective_get),
 	RO("used_bytes", XA_DIR, used_get),
 	RO("heaps", XA_ROOT, heaps_get),

@@ -267,6 +267,60 @@ out:
 }
 
 /**
+ * heap_device_sizeimage() - how many bytes a buffer of V4L2 node @dev needs
+ * @dev:  a V4L2 video node path (capture or output, single-planar)
+ * @size: set to the sizeimage of the node's current format (VIDIOC_G_FMT)
+ * @desc: set to the format, as "640x360 YUYV, 1280 bytes a line"
+ * @dn:   the size of @desc
+ * @why:  set to a one-line reason when there is no answer
+ * @n:    the size of @why
+ *
+ * For user.umm.size_from. The node is checked as by heap_device_check().
+ * G_FMT needs no queue, so this works while another process streams.
+ * Thread-safe. Returns 0, -EOPNOTSUPP (a DRM device, or a node that cannot
+ * import) or -errno as heap_device_check().
+ */
+int heap_device_sizeimage(const char *dev, uint64_t *size, char *desc, size_t dn, char *why,
+			  size_t n)
+{
+	struct v4l2_format fmt = { 0 };
+	uint32_t type;
+	char fourcc[5];
+	int fd, ret = 0;
+
+	pthread_mutex_lock(&devices.lock);
+	fd = device_open(dev, why, n, &type);
+	if (fd < 0) {
+		ret = fd;
+		goto out;
+	}
+	if (!type) {
+		snprintf(why, n, "%s is a DRM device: it has no format to take a size from", dev);
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	fmt.type = type;
+	if (ioctl(fd, VIDIOC_G_FMT, &fmt) < 0) {
+		ret = -errno;
+		snprintf(why, n, "%s: VIDIOC_G_FMT: %s", dev, strerror(-ret));
+		goto out;
+	}
+	if (!fmt.fmt.pix.sizeimage) {
+		snprintf(why, n, "%s reports a sizeimage of 0", dev);
+		ret = -EINVAL;
+		goto out;
+	}
+	*size = fmt.fmt.pix.sizeimage;
+	memcpy(fourcc, &fmt.fmt.pix.pixelformat, 4);
+	fourcc[4] = '\0';
+	snprintf(desc, dn, "%ux%u %s, %u bytes a line", fmt.fmt.pix.width, fmt.fmt.pix.height,
+		 fourcc, fmt.fmt.pix.bytesperline);
+out:
+	pthread_mutex_unlock(&devices.lock);
+	return ret;
+}
+
+/**
  * heap_device_release() - close the device fds the checks keep
  *
  * Called by heap_release_all(); the cache fills again on the next check.

@@ -149,5 +149,7 @@ struct heap *heap_staging(void);
 /* device.c */
 int heap_device_check(const char *dev, char *why, size_t n);
 int heap_device_import(const char *dev, int dmabuf_fd, char *why, size_t n);
+int heap_device_sizeimage(const char *dev, uint64_t *size, char *desc, size_t dn, char *why,
+			  size_t n);
 
 #endif /* UMM_HEAP_H */

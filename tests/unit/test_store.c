@@ -45,6 +45,29 @@ static int any_device(const char *dev, char *why, size_t n)
 	return dev[0] == '/' ? 0 : -EINVAL;
 }
 
+/*
+ * The format of two V4L2 nodes, for user.umm.size_from: the store's logic
+ * (largest of a list, the size it sets, what drops it) is tested here; the
+ * real VIDIOC_G_FMT of a real node in the VM (tests/vm/test_v4l2.sh).
+ */
+static int fake_sizeimage(const char *dev, uint64_t *size, char *desc, size_t dn, char *why,
+			  size_t n)
+{
+	snprintf(desc, dn, "%s", "fake");
+	if (!strcmp(dev, "/dev/video0"))
+		*size = 460800;
+	else if (!strcmp(dev, "/dev/video1"))
+		*size = 829440;
+	else if (!strcmp(dev, "/dev/dri/card0")) {
+		snprintf(why, n, "%s is a DRM device: it has no format to take a size from", dev);
+		return -EOPNOTSUPP;
+	} else {
+		snprintf(why, n, "cannot open %s: %s", dev, strerror(ENOENT));
+		return -ENOENT;
+	}
+	return 0;
+}
+
 static void store_up(uint64_t size, uint64_t user_size, uint64_t nr_buffers)
 {
 	struct store_config cfg = { 0 };
@@ -62,6 +85,7 @@ static void store_up(uint64_t size, uint64_t user_size, uint64_t nr_buffers)
 	cfg.passthrough = false;
 	cfg.log = test_log;
 	cfg.device_check = any_device;
+	cfg.device_sizeimage = fake_sizeimage;
 	ret = store_new(&S, &cfg);
 	cr_assert_eq(ret, 0, "store_new: %d", ret);
 }
@@ -977,6 +1001,62 @@ Test(store, listxattr_lists_own_constraints_effective_used_and_user_names)
 	setx(b, "user.a", "1");
 	setx(b, "user.b", "");
 	list_is(b, buf, ARRAY_SIZE(buf));
+}
+
+Test(store, size_from_takes_the_largest_sizeimage_until_size_is_set_directly)
+{
+	static const char *const dir[] = { "user.umm.size", "user.umm.size_from",
+					   "user.umm.effective", "user.umm.used_bytes" };
+	char buf[256];
+	uint64_t d, sub, b;
+
+	store_up(64 * MiB, 0, 0);
+	d = mkdir_(ROOT, "d");
+	cr_assert_eq(getx_ret(d, "user.umm.size_from"), -ENODATA);
+	setx(d, "user.umm.size_from", "/dev/video1  /dev/video0");
+	cr_assert_str_eq(getx(d, "user.umm.size_from", buf, sizeof(buf)),
+			 "/dev/video1 /dev/video0");
+	cr_assert_str_eq(getx(d, "user.umm.size", buf, sizeof(buf)), "810K");
+	list_is(d, dir, ARRAY_SIZE(dir));
+	/* subdirectories inherit the size, not the attribute */
+	sub = mkdir_(d, "sub");
+	cr_assert_eq(getx_ret(sub, "user.umm.size_from"), -ENODATA);
+	b = create_closed(sub, "frame");
+	cr_assert_eq(size_of(b), 831488, "829440 rounded up to pages");
+	/* a refused list keeps what was there, and the log says why */
+	cr_assert_eq(setx_ret(d, "user.umm.size_from", "/dev/dri/card0"), -EOPNOTSUPP);
+	cr_assert(strstr(g_log, "/dev/dri/card0 is a DRM device"), "log: %s", g_log);
+	cr_assert_eq(setx_ret(d, "user.umm.size_from", "/dev/video0 /dev/nothing"), -EINVAL);
+	cr_assert(strstr(g_log, "cannot open /dev/nothing"), "log: %s", g_log);
+	cr_assert_eq(setx_ret(d, "user.umm.size_from", ""), -EINVAL);
+	cr_assert_eq(setx_ret(d, "user.umm.size_from", "video0"), -EINVAL);
+	cr_assert_str_eq(getx(d, "user.umm.size_from", buf, sizeof(buf)),
+			 "/dev/video1 /dev/video0");
+	cr_assert_str_eq(getx(d, "user.umm.size", buf, sizeof(buf)), "810K");
+	cr_assert_eq(store_setxattr(S, &CTX, d, "user.umm.size_from", "/dev/video0", 11,
+				    XATTR_CREATE),
+		     -EEXIST);
+	/* one node: its own size */
+	setx(d, "user.umm.size_from", "/dev/video0");
+	cr_assert_str_eq(getx(d, "user.umm.size", buf, sizeof(buf)), "450K");
+	/* a size set directly is no longer the device's */
+	setx(d, "user.umm.size", "1M");
+	cr_assert_eq(getx_ret(d, "user.umm.size_from"), -ENODATA);
+	cr_assert_eq(store_setxattr(S, &CTX, d, "user.umm.size_from", "/dev/video0", 11,
+				    XATTR_REPLACE),
+		     -ENODATA);
+	/* removing size_from removes the size it set */
+	setx(d, "user.umm.size_from", "/dev/video0");
+	cr_assert_eq(store_removexattr(S, d, "user.umm.size_from"), 0);
+	cr_assert_eq(getx_ret(d, "user.umm.size"), -ENODATA);
+	cr_assert_eq(getx_ret(d, "user.umm.size_from"), -ENODATA);
+	cr_assert_eq(store_removexattr(S, d, "user.umm.size_from"), -ENODATA);
+	/* and removing the size removes size_from */
+	setx(d, "user.umm.size_from", "/dev/video0");
+	cr_assert_eq(store_removexattr(S, d, "user.umm.size"), 0);
+	cr_assert_eq(getx_ret(d, "user.umm.size_from"), -ENODATA);
+	/* buffers only */
+	cr_assert_eq(setx_ret(b, "user.umm.size_from", "/dev/video0"), -EINVAL);
 }
 
 /* ---- sealed buffers ---- */
