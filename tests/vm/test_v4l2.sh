@@ -111,9 +111,41 @@ test_device_constraint_refuses_a_buffer_too_small() {
 		fail "no log line naming $cam and its $size bytes: $(tail -n 3 "$UMM_FS_LOG")"
 }
 
+# user.umm.size_from: a directory's size from its devices' current formats
+# (VIDIOC_G_FMT), the largest of them, as v4l2-ctl reads them.
+test_size_from_takes_the_formats_of_the_nodes() {
+	local cam out d csize osize max
+	[ -n "${UMM_MNT:-}" ] || skip "not on a umm mount"
+	cam=$(node_with 'Video Capture') || fail "no vivid capture node"
+	out=$(node_with 'Video Output') || fail "no vivid output node"
+	csize=$(sizeimage_of "$cam" --get-fmt-video)
+	osize=$(sizeimage_of "$out" --get-fmt-video-out)
+	max=$((csize > osize ? csize : osize))
+	d=$(newdir sizefrom)
+	xset "$d" user.umm.size_from "$cam"
+	expect_eq "$cam" "$(xget "$d" user.umm.size_from)" 'user.umm.size_from read back'
+	expect_ok touch "$d/one"
+	expect_eq "$(page_round "$csize")" "$(stat -c %s "$d/one")" "a buffer sized from $cam"
+	# both nodes, and the buffers checked by both (set before there are any)
+	d=$(newdir sizefrom2)
+	xset "$d" user.umm.size_from "$cam $out"
+	xset "$d" user.umm.devices "$cam $out"
+	expect_ok touch "$d/both"
+	expect_eq "$(page_round "$max")" "$(stat -c %s "$d/both")" "a buffer for $cam and $out"
+	echo "    $cam needs $csize bytes, $out $osize: buffers of $(stat -c %s "$d/both")"
+	# a DRM node has no format
+	if [ -e /dev/dri/card0 ]; then
+		expect_errno EOPNOTSUPP setfattr -n user.umm.size_from -v /dev/dri/card0 "$d"
+		grep -F '/dev/dri/card0 is a DRM device' "$UMM_FS_LOG" >/dev/null ||
+			fail "no log line for the DRM node: $(tail -n 2 "$UMM_FS_LOG")"
+		expect_eq "$cam $out" "$(xget "$d" user.umm.size_from)" 'a refused value keeps the old one'
+	fi
+}
+
 check test_devices_are_listed
 check test_capture_node
 check test_output_node
 check test_device_constraint_takes_a_buffer_of_the_format
+check test_size_from_takes_the_formats_of_the_nodes
 check test_device_constraint_refuses_a_buffer_too_small
 finish
