@@ -52,6 +52,11 @@ struct demo_config {
 	const char *outdir;
 	const char *umm_fs; /* --umm-fs, or NULL */
 	const char *ring_dir; /* roles only: the ring directory */
+	const char *camera; /* --camera: a V4L2 capture node, or NULL */
+	const char *display; /* --display: a V4L2 output node, or NULL */
+	const char *heap; /* --heap: the ring's user.umm.heap, or NULL */
+	const char *cache; /* --cache: the ring's user.umm.cache, or NULL */
+	size_t frame_bytes; /* roles only, with --camera: the bytes of a frame */
 	int role; /* a role, or -1 in the parent */
 };
 
@@ -70,6 +75,7 @@ int demo_pattern_init(struct pattern *p, unsigned int width, unsigned int height
 void demo_pattern_free(struct pattern *p);
 void demo_pattern_row(const struct pattern *p, uint32_t *row, unsigned int y, uint32_t k);
 void demo_invert_pixels(uint32_t *px, size_t n);
+void demo_invert_bytes(void *p, size_t n);
 bool demo_ppm_wanted(uint32_t k, uint32_t n);
 
 /* ---- demo_msg.c: messages between the processes -------------------------- */
@@ -96,6 +102,8 @@ struct demo_msg {
 	uint64_t bytes; /* bytes of buffer memory the role read or wrote in place */
 	uint64_t errors; /* pixels that were wrong (consumer) */
 	uint64_t pfn; /* physical page of slot 0's first page, 0 if hidden */
+	uint64_t sum; /* MSG_FRAME with --camera: the frame's sum, as the camera wrote it;
+		       * MSG_DONE: frames the camera dropped (producer) */
 };
 
 int demo_send_msg(int fd, const struct demo_msg *m, const int *fds, unsigned int nfds);
@@ -105,7 +113,51 @@ int demo_recv_msg(int fd, struct demo_msg *m, int *fds, unsigned int *nfds);
 
 extern const char *const demo_role_names[NR_ROLES];
 
+struct slot {
+	int fd; /* the buffer's fd on the mount */
+	int mfd; /* its memfd from libumm where the FUSE fd cannot be mapped, else -1 */
+	void *map;
+	int dmabuf; /* with --camera: its dma-buf fd, for the device, else -1 */
+	uint32_t len; /* with --camera: the buffer's bytes (whole pages) */
+};
+
+struct role_ctx {
+	const struct demo_config *cfg;
+	struct pattern pat;
+	size_t frame_bytes;
+	size_t npixels;
+	struct slot slots[MAX_RING];
+	bool memfd; /* some slot is mapped through libumm */
+	uint64_t bytes;
+	uint64_t errors;
+	uint64_t dropped; /* frames the camera skipped (sequence gaps) */
+	int dev; /* with --camera: the role's V4L2 node, or -1 */
+};
+
 int demo_role_main(const struct demo_config *cfg);
+/* the helpers demo_v4l2.c shares */
+int role_recv(int fd, struct demo_msg *m, uint32_t type, int *fds, unsigned int *nfds);
+int role_wait_parent(uint32_t type);
+int role_send(int fd, const struct demo_msg *m, const int *fds, unsigned int nfds);
+int role_ready(struct role_ctx *c);
+int role_done(struct role_ctx *c);
+int recv_frame(const struct role_ctx *c, uint32_t k, struct demo_msg *out);
+int open_slots(struct role_ctx *c, int oflags);
+int slot_sync(struct slot *s, unsigned int flags);
+
+/* ---- demo_v4l2.c: --camera and --display, real V4L2 devices -------------- */
+
+/* A V4L2 node's current format, as the parent reads it. */
+struct demo_fmt {
+	uint32_t width, height, pixelformat, bytesperline, sizeimage;
+};
+
+int demo_v4l2_get_fmt(const char *dev, bool output, struct demo_fmt *f);
+int demo_v4l2_negotiate(const struct demo_config *cfg, struct demo_fmt *cam, struct demo_fmt *out);
+const char *demo_fourcc(uint32_t fourcc, char buf[5]);
+int demo_run_camera(struct role_ctx *c);
+int demo_run_display(struct role_ctx *c);
+void demo_v4l2_close(struct role_ctx *c);
 
 /* ---- demo_parent.c: the mount, the ring, the run ------------------------- */
 
@@ -121,6 +173,7 @@ struct role_proc {
 
 struct demo {
 	const struct demo_config *cfg;
+	struct demo_fmt cam, out; /* with --camera: the devices' formats */
 	size_t frame_bytes;
 	size_t slot_bytes; /* what the daemon charges for one frame: whole pages */
 	char *umm_fs;
@@ -146,5 +199,7 @@ int demo_main(const struct demo_config *cfg);
 int demo_read_stats(const struct demo *d, char *buf, size_t len);
 int demo_report(struct demo *d, const char *before, const char *after);
 int demo_list_ring(struct demo *d);
+/* demo_v4l2.c */
+int demo_v4l2_holders(const struct demo *d);
 
 #endif /* UMM_DEMO_I_H */

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 
 #include "demo_i.h"
 
@@ -230,6 +231,18 @@ static int set_attr(const char *path, const char *name, uint64_t value)
 	return ret;
 }
 
+/* Set a text attribute; a message on failure. */
+static int set_str_attr(const char *path, const char *name, const char *value)
+{
+	int ret = setxattr(path, name, value, strlen(value), 0) == 0 ? 0 : -errno;
+
+	if (ret < 0)
+		tool_complain(
+			-ret, "setfattr -n %s -v \"%s\" %s%s", name, value, path,
+			ret == -EOPNOTSUPP || ret == -EINVAL ? " (the daemon's log says why)" : "");
+	return ret;
+}
+
 /**
  * make_ring() - the ring directory, its constraints and its buffers.
  * @d: the demo.
@@ -259,7 +272,22 @@ static int make_ring(struct demo *d)
 		return ret;
 	}
 	d->ring_made = true;
-	ret = set_attr(d->ring_dir, "user.umm.size", d->frame_bytes);
+	if (d->cfg->heap)
+		ret = set_str_attr(d->ring_dir, "user.umm.heap", d->cfg->heap);
+	if (ret == 0 && d->cfg->cache)
+		ret = set_str_attr(d->ring_dir, "user.umm.cache", d->cfg->cache);
+	if (ret == 0 && d->cfg->camera) {
+		/* the size that fits both devices, and every buffer checked by both */
+		char devs[2 * PATH_MAX + 2];
+
+		snprintf(devs, sizeof(devs), "%s%s%s", d->cfg->camera, d->cfg->display ? " " : "",
+			 d->cfg->display ? d->cfg->display : "");
+		ret = set_str_attr(d->ring_dir, "user.umm.size_from", devs);
+		if (ret == 0)
+			ret = set_str_attr(d->ring_dir, "user.umm.devices", devs);
+	} else if (ret == 0) {
+		ret = set_attr(d->ring_dir, "user.umm.size", d->frame_bytes);
+	}
 	if (ret == 0)
 		ret = set_attr(d->ring_dir, "user.umm.max_bytes", d->slot_bytes * d->cfg->ring);
 	if (ret < 0)
@@ -283,16 +311,29 @@ static int make_ring(struct demo *d)
 			tool_complain(-ret, "stat %s", path);
 			return ret;
 		}
-		if ((uint64_t)st.st_size < d->frame_bytes) {
+		if ((uint64_t)st.st_size < (d->cfg->camera ? d->slot_bytes : d->frame_bytes)) {
 			tool_complain(0, "%s is %jd bytes, not the %zu of user.umm.size", path,
-				      (intmax_t)st.st_size, d->frame_bytes);
+				      (intmax_t)st.st_size,
+				      d->cfg->camera ? d->slot_bytes : d->frame_bytes);
 			return -EPROTO;
 		}
 	}
 	if (tool_xattr_get(d->ring_dir, true, "user.umm.effective", &eff) < 0)
 		eff = NULL;
-	tool_say("ring %s: %u buffers frame0..frame%u of %ux%u RGBA (%zu bytes each)", d->ring_dir,
-		 d->cfg->ring, d->cfg->ring - 1, d->cfg->width, d->cfg->height, d->frame_bytes);
+	if (d->cfg->camera) {
+		char a[5];
+
+		tool_say("ring %s: %u buffers frame0..frame%u of %zu bytes, for %s (%ux%u %s, %u "
+			 "bytes a frame)%s%s",
+			 d->ring_dir, d->cfg->ring, d->cfg->ring - 1, d->slot_bytes, d->cfg->camera,
+			 d->cam.width, d->cam.height, demo_fourcc(d->cam.pixelformat, a),
+			 d->cam.sizeimage, d->cfg->display ? " and " : "",
+			 d->cfg->display ? d->cfg->display : "");
+	} else {
+		tool_say("ring %s: %u buffers frame0..frame%u of %ux%u RGBA (%zu bytes each)",
+			 d->ring_dir, d->cfg->ring, d->cfg->ring - 1, d->cfg->width, d->cfg->height,
+			 d->frame_bytes);
+	}
 	tool_say("  user.umm.effective: %s", eff ? eff : "");
 	free(eff);
 	return 0;
@@ -330,7 +371,7 @@ static int start_roles(struct demo *d)
 {
 	const struct demo_config *cfg = d->cfg;
 	int link[NR_ROLES][2], ctl[NR_ROLES][2], keep[3], i, j, ret = 0;
-	char w[16], h[16], n[16], r[16];
+	char w[16], h[16], n[16], r[16], fb[24];
 	pid_t pid;
 
 	for (i = 0; i < NR_ROLES; i++)
@@ -348,13 +389,27 @@ static int start_roles(struct demo *d)
 	snprintf(n, sizeof(n), "%u", cfg->frames);
 	snprintf(r, sizeof(r), "%u", cfg->ring);
 
+	snprintf(fb, sizeof(fb), "%zu", d->frame_bytes);
 	for (i = 0; i < NR_ROLES; i++) {
-		char *argv[] = { d->self,     "--role", (char *)demo_role_names[i],
-				 "-W",	      w,	"-H",
-				 h,	      "-n",	n,
-				 "-r",	      r,	"--ring-dir",
-				 d->ring_dir, "-o",	d->outdir,
-				 NULL };
+		char *argv[24] = { d->self,	"--role", (char *)demo_role_names[i],
+				   "-W",	w,	  "-H",
+				   h,		"-n",	  n,
+				   "-r",	r,	  "--ring-dir",
+				   d->ring_dir, "-o",	  d->outdir,
+				   NULL };
+		int a = 15;
+
+		if (cfg->camera) {
+			argv[a++] = "--camera";
+			argv[a++] = (char *)cfg->camera;
+			argv[a++] = "--frame-bytes";
+			argv[a++] = fb;
+		}
+		if (cfg->display) {
+			argv[a++] = "--display";
+			argv[a++] = (char *)cfg->display;
+		}
+		argv[a] = NULL;
 
 		/* link[i] runs from role i to role i + 1. */
 		keep[0] = ctl[i][1];
@@ -581,7 +636,12 @@ static int run_pipeline(struct demo *d)
 		return ret;
 	for (i = 0; i < NR_ROLES; i++)
 		memfd = memfd || (d->roles[i].ready.flags & MSG_F_MEMFD);
-	if (memfd)
+	if (d->cfg->camera)
+		tool_say("the roles map the buffers through %s; the devices take their dma-bufs "
+			 "from umm_open() and umm_export()",
+			 memfd ? "the fds libumm gives" :
+				 "their fds on the mount (FUSE passthrough)");
+	else if (memfd)
 		tool_say(
 			"no FUSE passthrough here (an fd on the mount maps the page cache): the roles map "
 			"the buffers' memfds from umm_open() and umm_export() instead");
@@ -606,6 +666,8 @@ static int run_pipeline(struct demo *d)
 	if (demo_report(d, before, after) < 0)
 		failed = 1;
 	if (demo_list_ring(d) < 0)
+		failed = 1;
+	if (d->cfg->camera && demo_v4l2_holders(d) < 0)
 		failed = 1;
 	return failed ? -1 : 0;
 }
@@ -673,6 +735,16 @@ int demo_main(const struct demo_config *cfg)
 		d->roles[i] = (struct role_proc){ .pid = -1, .ctl = -1 };
 	d->frame_bytes = (size_t)cfg->width * cfg->height * 4;
 	d->slot_bytes = (d->frame_bytes + (size_t)psz - 1) / (size_t)psz * (size_t)psz;
+	if (cfg->camera) {
+		if (demo_v4l2_negotiate(cfg, &d->cam, &d->out) < 0) {
+			tool_complain(0, "FAILED: nothing was mounted");
+			return 1;
+		}
+		d->frame_bytes = d->cam.sizeimage;
+		d->slot_bytes = d->out.sizeimage > d->cam.sizeimage ? d->out.sizeimage :
+								      d->cam.sizeimage;
+		d->slot_bytes = (d->slot_bytes + (size_t)psz - 1) / (size_t)psz * (size_t)psz;
+	}
 	n = readlink("/proc/self/exe", d->self, sizeof(d->self) - 1);
 	if (n <= 0 || (size_t)n >= sizeof(d->self) - 1)
 		n = snprintf(d->self, sizeof(d->self), "umm-demo");

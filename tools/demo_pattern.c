@@ -134,6 +134,20 @@ void demo_invert_pixels(uint32_t *px, size_t n)
 		px[n - 1] ^= RGB_MASK;
 }
 
+/* The filter's transform of a camera's frame: every bit of @n bytes inverted. */
+void demo_invert_bytes(void *p, size_t n)
+{
+	uint64_t *q = p;
+	uint8_t *b = p;
+	size_t i;
+
+	/* Eight bytes at a time: the mapping is page-aligned. */
+	for (i = 0; i < n / 8; i++)
+		q[i] = ~q[i];
+	for (i = n / 8 * 8; i < n; i++)
+		b[i] = (uint8_t)~b[i];
+}
+
 /* Does the consumer write frame @k of @n as a PPM file? The first, middle, last. */
 bool demo_ppm_wanted(uint32_t k, uint32_t n)
 {

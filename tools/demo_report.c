@@ -115,21 +115,51 @@ int demo_report(struct demo *d, const char *before, const char *after)
 		  r[ROLE_CONSUMER].done.bytes;
 
 	printf("\n");
-	printf("frames              %u of %ux%u RGBA, %zu bytes each, through a ring of %u\n",
-	       cfg->frames, cfg->width, cfg->height, d->frame_bytes, cfg->ring);
+	if (cfg->camera) {
+		char a[5];
+
+		printf("frames              %u of %ux%u %s, %zu bytes each, from %s%s%s through a "
+		       "ring of %u\n",
+		       cfg->frames, d->cam.width, d->cam.height, demo_fourcc(d->cam.pixelformat, a),
+		       d->frame_bytes, cfg->camera, cfg->display ? " to " : "",
+		       cfg->display ? cfg->display : "", cfg->ring);
+		printf("camera dropped      %" PRIu64 " frames (gaps in its sequence numbers)\n",
+		       r[ROLE_PRODUCER].done.sum);
+	} else {
+		printf("frames              %u of %ux%u RGBA, %zu bytes each, through a ring of %u\n",
+		       cfg->frames, cfg->width, cfg->height, d->frame_bytes, cfg->ring);
+	}
 	printf("elapsed             %.3f s\n", secs);
 	printf("frames per second   %.1f\n", secs > 0 ? cfg->frames / secs : 0.0);
-	printf("touched in place    %s: producer wrote %s, filter read and wrote %s, "
-	       "consumer read %s\n",
-	       human(touched, h1, sizeof(h1)), human(r[ROLE_PRODUCER].done.bytes, h2, sizeof(h2)),
-	       human(r[ROLE_FILTER].done.bytes, h3, sizeof(h3)),
-	       human(r[ROLE_CONSUMER].done.bytes, h4, sizeof(h4)));
+	if (cfg->camera)
+		printf("touched in place    %s: the camera's DMA wrote every frame; the producer "
+		       "read %s to sum it, the filter read and wrote %s, the consumer read %s to "
+		       "check it\n"
+		       "CPU copies          0 bytes outside the filter: the devices read and write "
+		       "the ring's dma-bufs themselves\n",
+		       human(touched, h1, sizeof(h1)),
+		       human(r[ROLE_PRODUCER].done.bytes, h2, sizeof(h2)),
+		       human(r[ROLE_FILTER].done.bytes, h3, sizeof(h3)),
+		       human(r[ROLE_CONSUMER].done.bytes, h4, sizeof(h4)));
+	else
+		printf("touched in place    %s: producer wrote %s, filter read and wrote %s, "
+		       "consumer read %s\n",
+		       human(touched, h1, sizeof(h1)),
+		       human(r[ROLE_PRODUCER].done.bytes, h2, sizeof(h2)),
+		       human(r[ROLE_FILTER].done.bytes, h3, sizeof(h3)),
+		       human(r[ROLE_CONSUMER].done.bytes, h4, sizeof(h4)));
 	printf("read()/write()      %" PRIu64 " bytes (the daemon's counters, %s of the root):\n",
 	       (rb1 - rb0) + (wb1 - wb0), STATS_XATTR);
 	printf("  before            %s\n", before);
 	printf("  after             %s\n", after);
-	printf("pixels checked      %" PRIu64 " wrong in %u frames\n", r[ROLE_CONSUMER].done.errors,
-	       cfg->frames);
+	if (cfg->camera)
+		printf("frames checked      %" PRIu64
+		       " of %u not the camera's, inverted (sums); %" PRIu64
+		       " the camera did not write\n",
+		       r[ROLE_CONSUMER].done.errors, cfg->frames, r[ROLE_PRODUCER].done.errors);
+	else
+		printf("pixels checked      %" PRIu64 " wrong in %u frames\n",
+		       r[ROLE_CONSUMER].done.errors, cfg->frames);
 
 	pfn = r[0].done.pfn;
 	for (i = 0; i < NR_ROLES; i++)
@@ -147,7 +177,9 @@ int demo_report(struct demo *d, const char *before, const char *after)
 		       "CAP_SYS_ADMIN\n");
 	/* The frames demo_ppm_wanted() picks, each once. */
 	printf("PPM files          ");
-	for (i = 0; i < 3; i++) {
+	if (cfg->camera)
+		printf(" none: the camera's frames are not RGBA");
+	for (i = 0; i < 3 && !cfg->camera; i++) {
 		k = i == 0 ? 0 : i == 1 ? cfg->frames / 2 : cfg->frames - 1;
 		if (i == 0 || k > prev)
 			printf(" %s/frame-%06" PRIu32 ".ppm", d->outdir, k);
@@ -160,7 +192,13 @@ int demo_report(struct demo *d, const char *before, const char *after)
 		failed = 1;
 	}
 	if (r[ROLE_CONSUMER].done.errors) {
-		tool_complain(0, "wrong pixels: %" PRIu64, r[ROLE_CONSUMER].done.errors);
+		tool_complain(0, "wrong %s: %" PRIu64, cfg->camera ? "frames" : "pixels",
+			      r[ROLE_CONSUMER].done.errors);
+		failed = 1;
+	}
+	if (cfg->camera && r[ROLE_PRODUCER].done.errors) {
+		tool_complain(0, "frames the camera did not write: %" PRIu64,
+			      r[ROLE_PRODUCER].done.errors);
 		failed = 1;
 	}
 	return failed ? -1 : 0;

@@ -33,23 +33,6 @@ const char *const demo_role_names[NR_ROLES] = { "producer", "filter", "consumer"
 /* In a role process: which one. */
 static int this_role = -1;
 
-struct slot {
-	int fd; /* the buffer's fd on the mount */
-	int mfd; /* its memfd from libumm where the FUSE fd cannot be mapped, else -1 */
-	void *map;
-};
-
-struct role_ctx {
-	const struct demo_config *cfg;
-	struct pattern pat;
-	size_t frame_bytes;
-	size_t npixels;
-	struct slot slots[MAX_RING];
-	bool memfd; /* some slot is mapped through libumm */
-	uint64_t bytes;
-	uint64_t errors;
-};
-
 /*
  * Has the parent ended the run (spoken or gone away)? When it has, the
  * roles' neighbours may be gone too, and that is no error worth a message.
@@ -74,7 +57,7 @@ static bool parent_ended(void)
  * Return: 0; -ECANCELED when the parent ended the run (no message needed);
  * another -errno, with a message printed.
  */
-static int role_recv(int fd, struct demo_msg *m, uint32_t type, int *fds, unsigned int *nfds)
+int role_recv(int fd, struct demo_msg *m, uint32_t type, int *fds, unsigned int *nfds)
 {
 	struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN },
 				 { .fd = CTL_FD, .events = POLLIN } };
@@ -114,7 +97,7 @@ static int role_recv(int fd, struct demo_msg *m, uint32_t type, int *fds, unsign
 }
 
 /* Wait for the parent's message of @type; -ECANCELED when it went away. */
-static int role_wait_parent(uint32_t type)
+int role_wait_parent(uint32_t type)
 {
 	struct demo_msg m;
 	int ret;
@@ -138,7 +121,7 @@ static int role_wait_parent(uint32_t type)
 	return 0;
 }
 
-static int role_send(int fd, const struct demo_msg *m, const int *fds, unsigned int nfds)
+int role_send(int fd, const struct demo_msg *m, const int *fds, unsigned int nfds)
 {
 	int ret = demo_send_msg(fd, m, fds, nfds);
 
@@ -240,7 +223,7 @@ static int map_slot(struct role_ctx *c, struct slot *s, const char *path, int of
  * caches and devices coherent; on memfd it costs a barrier, or one xattr
  * write through the FUSE fd. It never moves pixels.
  */
-static int slot_sync(struct slot *s, unsigned int flags)
+int slot_sync(struct slot *s, unsigned int flags)
 {
 	if (umm_sync(s->mfd >= 0 ? s->mfd : s->fd, flags) < 0) {
 		tool_complain(errno, "umm_sync");
@@ -268,32 +251,38 @@ static uint64_t page_pfn(const void *addr)
 	return ent & ((1ULL << 55) - 1);
 }
 
-static int role_done(struct role_ctx *c)
+int role_done(struct role_ctx *c)
 {
 	struct demo_msg m = {
 		.type = MSG_DONE,
 		.bytes = c->bytes,
 		.errors = c->errors,
 		.pfn = page_pfn(c->slots[0].map),
+		.sum = c->dropped,
 	};
 
 	return role_send(CTL_FD, &m, NULL, 0);
 }
 
-static int role_ready(struct role_ctx *c)
+int role_ready(struct role_ctx *c)
 {
 	struct demo_msg m = { .type = MSG_READY, .flags = c->memfd ? MSG_F_MEMFD : 0 };
 
 	return role_send(CTL_FD, &m, NULL, 0);
 }
 
-/* Receive MSG_FRAME for frame @k and check that it names the slot it must. */
-static int recv_frame(const struct role_ctx *c, uint32_t k)
+/*
+ * Receive MSG_FRAME for frame @k into @m and check that it names the slot it
+ * must.
+ */
+int recv_frame(const struct role_ctx *c, uint32_t k, struct demo_msg *out)
 {
 	struct demo_msg m;
 	int ret;
 
 	ret = role_recv(IN_FD, &m, MSG_FRAME, NULL, NULL);
+	if (ret == 0 && out)
+		*out = m;
 	if (ret < 0)
 		return ret;
 	if (m.frame != k || m.slot != k % c->cfg->ring) {
@@ -313,7 +302,7 @@ static int recv_frame(const struct role_ctx *c, uint32_t k)
  *
  * Return: 0 or -errno (reported).
  */
-static int open_slots(struct role_ctx *c, int oflags)
+int open_slots(struct role_ctx *c, int oflags)
 {
 	char path[PATH_MAX];
 	int ret;
@@ -428,19 +417,24 @@ static int run_filter(struct role_ctx *c)
 		return ret;
 
 	for (k = 0; k < c->cfg->frames; k++) {
-		ret = recv_frame(c, k);
+		ret = recv_frame(c, k, &m);
 		if (ret < 0)
 			return ret;
 		s = k % ring;
 		ret = slot_sync(&c->slots[s], UMM_SYNC_START | UMM_SYNC_RW);
 		if (ret < 0)
 			return ret;
-		demo_invert_pixels(c->slots[s].map, c->npixels);
+		/* a camera's frame is YUV or RGB bytes of its format: every bit is inverted */
+		if (c->cfg->camera)
+			demo_invert_bytes(c->slots[s].map, c->frame_bytes);
+		else
+			demo_invert_pixels(c->slots[s].map, c->npixels);
 		ret = slot_sync(&c->slots[s], UMM_SYNC_END | UMM_SYNC_RW);
 		if (ret < 0)
 			return ret;
 		c->bytes += 2 * c->frame_bytes;
-		m = (struct demo_msg){ .type = MSG_FRAME, .frame = k, .slot = s };
+		/* the producer's sums go on to the consumer */
+		m = (struct demo_msg){ .type = MSG_FRAME, .frame = k, .slot = s, .sum = m.sum };
 		ret = role_send(OUT_FD, &m, NULL, 0);
 		if (ret < 0)
 			return ret;
@@ -557,7 +551,7 @@ static int run_consumer(struct role_ctx *c)
 		ret = role_wait_parent(MSG_GO);
 
 	for (k = 0; ret == 0 && k < c->cfg->frames; k++) {
-		ret = recv_frame(c, k);
+		ret = recv_frame(c, k, NULL);
 		if (ret < 0)
 			break;
 		s = k % ring;
@@ -593,7 +587,7 @@ static int run_consumer(struct role_ctx *c)
  */
 int demo_role_main(const struct demo_config *cfg)
 {
-	struct role_ctx c = { .cfg = cfg };
+	struct role_ctx c = { .cfg = cfg, .dev = -1 };
 	char tag[32];
 	unsigned int i;
 	int fd, ret;
@@ -614,9 +608,13 @@ int demo_role_main(const struct demo_config *cfg)
 		return 1;
 	}
 	for (i = 0; i < MAX_RING; i++)
-		c.slots[i] = (struct slot){ .fd = -1, .mfd = -1, .map = MAP_FAILED };
+		c.slots[i] = (struct slot){ .fd = -1, .mfd = -1, .map = MAP_FAILED, .dmabuf = -1 };
 	c.npixels = (size_t)cfg->width * cfg->height;
-	c.frame_bytes = c.npixels * 4;
+	c.frame_bytes = cfg->camera ? cfg->frame_bytes : c.npixels * 4;
+	if (!c.frame_bytes) {
+		tool_complain(0, "--camera needs --frame-bytes");
+		return 1;
+	}
 	if (demo_pattern_init(&c.pat, cfg->width, cfg->height) < 0) {
 		tool_complain(ENOMEM, "the test pattern");
 		return 1;
@@ -624,24 +622,27 @@ int demo_role_main(const struct demo_config *cfg)
 
 	switch (cfg->role) {
 	case ROLE_PRODUCER:
-		ret = run_producer(&c);
+		ret = cfg->camera ? demo_run_camera(&c) : run_producer(&c);
 		break;
 	case ROLE_FILTER:
 		ret = run_filter(&c);
 		break;
 	default:
-		ret = run_consumer(&c);
+		ret = cfg->camera ? demo_run_display(&c) : run_consumer(&c);
 		break;
 	}
-	/* Hold the mappings while the parent lists the ring. */
+	/* Hold the mappings (and the devices their buffers) while the parent lists the ring. */
 	if (ret == 0)
 		ret = role_wait_parent(MSG_QUIT);
+	demo_v4l2_close(&c);
 
 	for (i = 0; i < cfg->ring; i++) {
 		if (c.slots[i].map != MAP_FAILED)
 			munmap(c.slots[i].map, c.frame_bytes);
 		if (c.slots[i].mfd >= 0)
 			close(c.slots[i].mfd);
+		if (c.slots[i].dmabuf >= 0 && c.slots[i].dmabuf != c.slots[i].mfd)
+			close(c.slots[i].dmabuf);
 		if (c.slots[i].fd >= 0)
 			close(c.slots[i].fd);
 	}

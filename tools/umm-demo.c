@@ -48,7 +48,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: umm-demo [-W WIDTH] [-H HEIGHT] [-n FRAMES] [-r RING] [-m MOUNTPOINT]\n"
-		"                [-o OUTDIR] [--umm-fs PATH]\n"
+		"                [-o OUTDIR] [--umm-fs PATH] [--heap NAME] [--cache MODE]\n"
+		"                [--camera /dev/videoN [--display /dev/videoM]]\n"
 		"\n"
 		"A zero-copy camera -> processing -> display pipeline on umm. umm-demo mounts a\n"
 		"temporary umm, makes a directory \"ring\" whose constraints (user.umm.size,\n"
@@ -75,6 +76,21 @@ static void usage(FILE *f)
 		"                     ./" DEFAULT_OUTDIR "); they are named frame-NNNNNN.ppm\n"
 		"      --umm-fs PATH  the umm-fs to mount (default: $UMM_FS, else ../fs/umm-fs\n"
 		"                     beside umm-demo, else " UMM_SBINDIR "/umm-fs, else $PATH)\n"
+		"      --heap NAME    the ring's heap (user.umm.heap), such as udmabuf,\n"
+		"                     dma-heap:system or drm:card0 (default: the allocator's choice)\n"
+		"      --cache MODE   the ring's CPU mapping type (user.umm.cache): cached,\n"
+		"                     uncached or writecombine, one the heap offers (DRM dumb\n"
+		"                     buffers: writecombine; default cached)\n"
+		"      --camera DEV   the producer is V4L2 capture node DEV: it captures straight\n"
+		"                     into the ring's dma-bufs (V4L2_MEMORY_DMABUF) at its current\n"
+		"                     format (-W and -H are not used); the consumer checks that\n"
+		"                     each frame it sees is the camera's, inverted, by sums, and\n"
+		"                     writes no PPM files. The ring takes its size from the\n"
+		"                     devices (user.umm.size_from) and lists them in\n"
+		"                     user.umm.devices, so it needs a heap that makes dma-bufs\n"
+		"      --display DEV  with --camera: the consumer queues each checked frame's\n"
+		"                     dma-buf to V4L2 output node DEV, set to the camera's format\n"
+		"                     where it can take it\n"
 		"  -h, --help         print this help\n"
 		"  -V, --version      print the version\n"
 		"\n"
@@ -96,7 +112,16 @@ static void usage(FILE *f)
  */
 static int parse_args(int argc, char **argv, struct demo_config *cfg)
 {
-	enum { OPT_UMM_FS = 256, OPT_ROLE, OPT_RING_DIR };
+	enum {
+		OPT_UMM_FS = 256,
+		OPT_ROLE,
+		OPT_RING_DIR,
+		OPT_CAMERA,
+		OPT_DISPLAY,
+		OPT_HEAP,
+		OPT_CACHE,
+		OPT_FRAME_BYTES
+	};
 	static const struct option longopts[] = {
 		{ "width", required_argument, NULL, 'W' },
 		{ "height", required_argument, NULL, 'H' },
@@ -105,14 +130,20 @@ static int parse_args(int argc, char **argv, struct demo_config *cfg)
 		{ "mount", required_argument, NULL, 'm' },
 		{ "outdir", required_argument, NULL, 'o' },
 		{ "umm-fs", required_argument, NULL, OPT_UMM_FS },
+		{ "camera", required_argument, NULL, OPT_CAMERA },
+		{ "display", required_argument, NULL, OPT_DISPLAY },
+		{ "heap", required_argument, NULL, OPT_HEAP },
+		{ "cache", required_argument, NULL, OPT_CACHE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		/* For umm-demo's own role processes. */
 		{ "role", required_argument, NULL, OPT_ROLE },
 		{ "ring-dir", required_argument, NULL, OPT_RING_DIR },
+		{ "frame-bytes", required_argument, NULL, OPT_FRAME_BYTES },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *what = NULL;
+	unsigned int fb;
 	int c, i, ret = 0;
 
 	while ((c = getopt_long(argc, argv, "W:H:n:r:m:o:hV", longopts, NULL)) != -1) {
@@ -154,6 +185,23 @@ static int parse_args(int argc, char **argv, struct demo_config *cfg)
 		case OPT_RING_DIR:
 			cfg->ring_dir = optarg;
 			break;
+		case OPT_CAMERA:
+			cfg->camera = optarg;
+			break;
+		case OPT_DISPLAY:
+			cfg->display = optarg;
+			break;
+		case OPT_HEAP:
+			cfg->heap = optarg;
+			break;
+		case OPT_CACHE:
+			cfg->cache = optarg;
+			break;
+		case OPT_FRAME_BYTES:
+			ret = tool_parse_uint(optarg, 1, UINT32_MAX, &fb);
+			cfg->frame_bytes = fb;
+			what = "--frame-bytes";
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -174,7 +222,13 @@ static int parse_args(int argc, char **argv, struct demo_config *cfg)
 		tool_bad_usage(argv[optind]);
 		return -1;
 	}
-	if (!*cfg->outdir || (cfg->mount && !*cfg->mount)) {
+	if (cfg->display && !cfg->camera) {
+		tool_complain(0, "--display needs --camera");
+		return -1;
+	}
+	if (!*cfg->outdir || (cfg->mount && !*cfg->mount) || (cfg->camera && !*cfg->camera) ||
+	    (cfg->display && !*cfg->display) || (cfg->heap && !*cfg->heap) ||
+	    (cfg->cache && !*cfg->cache)) {
 		tool_complain(0, "an empty path");
 		return -1;
 	}
