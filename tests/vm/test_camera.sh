@@ -7,6 +7,11 @@
 # is checked (the consumer's sum of the inverse is the camera's), no byte
 # goes through read()/write(), and while streaming each buffer is held by
 # both devices (the kernel's dma-buf references less the processes').
+# Then, on each of those heaps, with tests/vm/v4l2_hold as the camera's
+# user: a buffer too small for the camera refused at creation; a buffer
+# unlinked while the camera captures into it lives on, held by the camera
+# alone, until the camera lets go; the daemon killed while the camera
+# streams: the stream goes on, a new daemon mounts at the same point.
 # Skipped where there is no vivid (tests/vm/run loads it).
 # Checks are called through check(), which shellcheck cannot follow.
 # shellcheck disable=SC2317
@@ -23,6 +28,7 @@ HOLDER=${UMM_V4L2_HOLD:-$(dirname "$0")/../../build/tests/vm/v4l2_hold}
 FS_BIN=${UMM_FS:-${UMM_FS_BINARY:-}}
 FRAMES=24
 RING=3
+HEAP=${HEAP:-}
 
 [ -n "${UMM_MNT:-}" ] || { echo "SKIP: needs a umm mount (run-mounted.sh)"; exit 77; }
 command -v v4l2-ctl >/dev/null || { echo "SKIP: no v4l2-ctl (v4l-utils; tests/vm/run installs it)"; exit 77; }
@@ -71,15 +77,31 @@ check_run() {
 	[ ! -e "$UMM_MNT/ring" ] || fail "umm-demo left $UMM_MNT/ring"
 }
 
+# cache_of HEAP: the first CPU mapping type HEAP offers (DRM dumb buffers:
+# writecombine only).
+cache_of() {
+	local c
+	c=$(getfattr --absolute-names --only-values -n user.umm.heaps "$UMM_MNT" |
+		awk -v h="$1" '$1 == h { for (i = 2; i <= NF; i++) if ($i ~ /^cache=/) print $i }' |
+		sed 's/^cache=//; s/,.*//')
+	echo "${c:-cached}"
+}
+
+# camera_dir DIR HEAP: DIR for camera frames on HEAP, checked by the camera.
+camera_dir() {
+	mkdir "$1"
+	on_exit "rm -rf '$1'"
+	xset "$1" user.umm.heap "$2"
+	xset "$1" user.umm.cache "$(cache_of "$2")"
+	xset "$1" user.umm.devices "$CAM"
+}
+
 # pipeline_on HEAP: camera -> filter -> output on HEAP's buffers.
 pipeline_on() {
-	local heap=$1 log=$UMM_TMP/demo-$1.log rc=0 cache
+	local heap=$1 log=$UMM_TMP/demo-$1.log rc=0
 	has_heap "$heap" || skip "no heap $heap here (heaps: $heap_list)"
-	# the first CPU mapping type the heap offers (DRM dumb buffers: writecombine only)
-	cache=$(getfattr --absolute-names --only-values -n user.umm.heaps "$UMM_MNT" |
-		awk -v h="$heap" '$1 == h { for (i = 2; i <= NF; i++) if ($i ~ /^cache=/) print $i }' |
-		sed 's/^cache=//; s/,.*//')
-	run_demo "$log" --heap "$heap" --cache "${cache:-cached}" --camera "$CAM" --display "$OUT" || rc=$?
+	run_demo "$log" --heap "$heap" --cache "$(cache_of "$heap")" --camera "$CAM" --display "$OUT" ||
+		rc=$?
 	[ "$rc" = 0 ] || fail "umm-demo on $heap: exit status $rc: $(tail -n 8 "$log")"
 	grep -q "heap=$heap " "$log" || fail "the ring was not on $heap: $(grep effective "$log")"
 	check_run "$log" 2
@@ -157,14 +179,14 @@ hold_cmd() {
 
 # A buffer whose name goes while the camera captures into it lives on, the
 # camera's, until the device lets go; then the kernel frees it.
-test_unlinked_buffer_stays_with_the_camera() {
+unlinked_buffer_stays_with_the_camera() {
 	local d=$UMM_MNT/hold count
+	has_heap "$HEAP" || skip "no heap $HEAP here"
 	[ -r /sys/kernel/debug/dma_buf/bufinfo ] || skip 'no dma-buf debug view'
-	mkdir "$d"
-	on_exit "rm -rf '$d'"
+	camera_dir "$d" "$HEAP"
 	xset "$d" user.umm.size_from "$CAM"
-	xset "$d" user.umm.devices "$CAM"
 	expect_ok touch "$d/f"
+	expect_eq "$HEAP" "$(xget "$d/f" user.umm.heap)" 'the buffer'"'"'s heap'
 	start_holder "$d/f"
 	count=$(dmabuf_count "$hold_ino")
 	echo "    streaming into dma-buf $hold_ino ($(xget "$d/f" user.umm.heap)): $count references"
@@ -193,8 +215,9 @@ test_unlinked_buffer_stays_with_the_camera() {
 # A daemon killed while the camera streams into its buffer: the stream goes
 # on (the device holds the memory, not the daemon), until it stops; the dead
 # mount goes and a new daemon mounts at the same point.
-test_daemon_killed_while_the_camera_streams() {
+daemon_killed_while_the_camera_streams() {
 	local m2=$UMM_TMP/m2 s2=$UMM_TMP/s2 opts fs_pid count
+	has_heap "$HEAP" || skip "no heap $HEAP here"
 	[ -x "$FS_BIN" ] || fail 'UMM_FS (the daemon binary) is not set'
 	opts=socket=$s2
 	[ "$UMM_MODE" = nopassthrough ] && opts=$opts,nopassthrough
@@ -210,9 +233,12 @@ test_daemon_killed_while_the_camera_streams() {
 	}
 	start_fs2
 	mkdir "$m2/cam"
+	xset "$m2/cam" user.umm.heap "$HEAP"
+	xset "$m2/cam" user.umm.cache "$(cache_of "$HEAP")"
 	xset "$m2/cam" user.umm.size_from "$CAM"
 	xset "$m2/cam" user.umm.devices "$CAM"
 	expect_ok touch "$m2/cam/f"
+	expect_eq "$HEAP" "$(xget "$m2/cam/f" user.umm.heap)" 'the buffer'"'"'s heap'
 	start_holder "$m2/cam/f"
 	hold_cmd 'frames 3' '^ok 3 '
 	kill -KILL "$fs_pid"
@@ -234,6 +260,36 @@ test_daemon_killed_while_the_camera_streams() {
 	wait_until 100 "! kill -0 $fs_pid 2>/dev/null" || fail 'the new daemon did not leave after the unmount'
 }
 
+# A buffer smaller than the camera's sizeimage is refused at creation on
+# every heap, with a log line saying what the camera needs.
+buffer_too_small_is_refused() {
+	local d=$UMM_MNT/small size
+	has_heap "$HEAP" || skip "no heap $HEAP here"
+	size=$(v4l2-ctl -d "$CAM" --get-fmt-video | sed -n 's/.*Size Image *: *\([0-9]*\).*/\1/p')
+	camera_dir "$d" "$HEAP"
+	xset "$d" user.umm.size 64K
+	expect_errno 'EINVAL|EOPNOTSUPP|ENOSPC' touch "$d/f"
+	[ ! -e "$d/f" ] || fail 'a refused buffer left a name'
+	grep -F "$CAM needs $size bytes a buffer" "$UMM_FS_LOG" | tail -n 1 | sed 's/^/    /'
+	grep -qF "$CAM needs $size bytes a buffer" "$UMM_FS_LOG" ||
+		fail "no log line naming $CAM and its $size bytes: $(tail -n 3 "$UMM_FS_LOG")"
+	# the size the camera needs is taken, on that heap
+	xset "$d" user.umm.size_from "$CAM"
+	expect_ok touch "$d/f"
+	expect_eq "$HEAP" "$(xget "$d/f" user.umm.heap)" 'the buffer'"'"'s heap'
+}
+
+# The device tests on each heap that makes dma-bufs.
+per_heap=()
+for h in udmabuf dma-heap:system drm:card0; do
+	f=${h//[:-]/_}
+	eval "test_too_small_on_$f() { HEAP=$h; buffer_too_small_is_refused; }"
+	eval "test_unlinked_buffer_stays_with_the_camera_on_$f() { HEAP=$h; unlinked_buffer_stays_with_the_camera; }"
+	eval "test_daemon_killed_while_the_camera_streams_on_$f() { HEAP=$h; daemon_killed_while_the_camera_streams; }"
+	per_heap+=("test_too_small_on_$f" "test_unlinked_buffer_stays_with_the_camera_on_$f"
+		"test_daemon_killed_while_the_camera_streams_on_$f")
+done
+
 echo "    camera $CAM, output $OUT; heaps: $heap_list"
 check test_pipeline_on_udmabuf
 check test_pipeline_on_dma_heap_system
@@ -241,6 +297,7 @@ check test_pipeline_on_drm_card0
 check test_camera_alone
 check test_memfd_ring_is_refused
 check test_bad_devices_are_refused
-check test_unlinked_buffer_stays_with_the_camera
-check test_daemon_killed_while_the_camera_streams
+for t in "${per_heap[@]}"; do
+	check "$t"
+done
 finish
