@@ -208,6 +208,17 @@ void store_set_passthrough(struct store *s, bool on)
 }
 
 /**
+ * store_set_transport() - the FUSE transport of the latest request that asked
+ * for user.umm.stats: "io_uring" or "dev_fuse" (a string that lives for good)
+ */
+void store_set_transport(struct store *s, const char *name)
+{
+	lock(s);
+	s->transport = name;
+	unlock(s);
+}
+
+/**
  * store_attr_settled() - whether the kernel may keep the attributes of @ino
  * for a while: they change only through requests the daemon serves (see
  * node_settled())

@@ -142,6 +142,7 @@ struct store_stats {
 int store_new(struct store **out, const struct store_config *cfg);
 void store_free(struct store *s);
 void store_set_passthrough(struct store *s, bool on);
+void store_set_transport(struct store *s, const char *name);
 void store_set_socket(struct store *s, const char *path);
 void store_stats(struct store *s, struct store_stats *st);
 

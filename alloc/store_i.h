@@ -183,6 +183,7 @@ struct store {
 	uint64_t reads, writes; /* daemon-served read and write requests */
 	uint64_t read_bytes, write_bytes; /* and the bytes they moved */
 	uint64_t exports; /* fds handed out by the export socket */
+	const char *transport; /* of the last stats request (store_set_transport()), or NULL */
 };
 
 static inline void lock(struct store *s)

@@ -435,12 +435,13 @@ static int stats_get(const struct xattr_def *d, struct store *s, struct store_no
 {
 	return snprintf(out, len,
 			"buffers=%llu dirs=%llu used=%llu reads=%llu read_bytes=%llu "
-			"writes=%llu write_bytes=%llu exports=%llu passthrough=%s",
+			"writes=%llu write_bytes=%llu exports=%llu passthrough=%s transport=%s",
 			(unsigned long long)s->nbuffers, (unsigned long long)s->ndirs,
 			(unsigned long long)s->used, (unsigned long long)s->reads,
 			(unsigned long long)s->read_bytes, (unsigned long long)s->writes,
 			(unsigned long long)s->write_bytes, (unsigned long long)s->exports,
-			s->cfg.passthrough ? "yes" : "no");
+			s->cfg.passthrough ? "yes" : "no",
+			s->transport ? s->transport : "dev_fuse");
 }
 
 static int cache_get(const struct xattr_def *d, struct store *s, struct store_node *n, char *out,

@@ -25,6 +25,7 @@ struct fs_config {
 	char *nr_buffers;
 	char *socket;
 	int nopassthrough;
+	int nouring;
 	int show_help;
 	int show_version;
 };
@@ -33,12 +34,16 @@ struct fs_config {
  * struct fs - the running daemon
  * @store:       the filesystem's state
  * @passthrough: zero-copy opens allowed (libfuse, kernel and options agree)
+ * @uring:       FUSE over io_uring asked for (libfuse has it, no -o nouring);
+ *                whether the kernel took it is in the start-up line, and per
+ *                request in fuse_req_is_uring()
  * @heaps:       heaps in preference order
  */
 struct fs {
 	struct store *store;
 	struct fuse_session *se;
 	bool passthrough;
+	bool uring;
 	struct heap heaps[HEAP_MAX];
 	unsigned nheaps;
 };

@@ -57,6 +57,7 @@ static const struct fuse_opt fs_opts[] = {
 	FS_OPT("nr_buffers=%s", nr_buffers),
 	FS_OPT("socket=%s", socket),
 	FS_OPT("nopassthrough", nopassthrough),
+	FS_OPT("nouring", nouring),
 	FS_OPT("-h", show_help),
 	FS_OPT("--help", show_help),
 	FS_OPT("-V", show_version),
@@ -103,6 +104,7 @@ static void usage(const char *prog)
 	       "    -o nr_buffers=N        most buffers at once\n"
 	       "    -o socket=PATH         the export socket (default: /run/umm/umm-PID.sock)\n"
 	       "    -o nopassthrough       serve every read and write from the daemon\n"
+	       "    -o nouring             take requests from /dev/fuse, not over io_uring\n"
 	       "SIZE: a number with an optional K, M, G or T suffix (binary).\n\n",
 	       prog);
 }
@@ -314,8 +316,14 @@ int main(int argc, char *argv[])
 		goto out_args;
 	}
 	if (cfg.show_version) {
-		printf("umm-fs %s (libfuse %s, passthrough %s)\n", UMM_VERSION, fuse_pkgversion(),
+		printf("umm-fs %s (libfuse %s, passthrough %s, io_uring %s)\n", UMM_VERSION,
+		       fuse_pkgversion(),
 #ifdef UMM_HAVE_PASSTHROUGH
+		       "built in",
+#else
+		       "not built in",
+#endif
+#ifdef FUSE_CAP_OVER_IO_URING
 		       "built in"
 #else
 		       "not built in"
@@ -353,6 +361,12 @@ int main(int argc, char *argv[])
 	if (fuse_opt_add_arg(&args, "-odefault_permissions,fsname=umm,subtype=umm-fs") ||
 	    (geteuid() == 0 && fuse_opt_add_arg(&args, "-oallow_other")))
 		goto out_opts;
+#ifdef FUSE_CAP_OVER_IO_URING
+	/* libfuse serves requests over io_uring where INIT says the kernel offers it */
+	fs.uring = !cfg.nouring;
+	if (fs.uring && fuse_opt_add_arg(&args, "-oio_uring"))
+		goto out_opts;
+#endif
 	if (store_new(&fs.store, &ucfg)) {
 		fprintf(stderr, "umm-fs: out of memory\n");
 		goto out_opts;

@@ -83,6 +83,44 @@ static void entry_of(struct fuse_entry_param *e, const struct stat *st, bool set
 	e->entry_timeout = FS_TIMEOUT;
 }
 
+/*
+ * FUSE over io_uring (libfuse >= 3.18): asked for where the kernel offers it
+ * (its fuse module's enable_uring parameter on); the start-up line says
+ * which transport the daemon uses and why. libfuse still falls back to
+ * /dev/fuse if it cannot set up the rings: user.umm.stats tells the
+ * transport of the request that reads it.
+ */
+static void init_transport(struct fs *fs, struct fuse_conn_info *conn)
+{
+	const char *why = "";
+
+#ifdef FUSE_CAP_OVER_IO_URING
+	if (!fs->uring) {
+		why = " (-o nouring)";
+	} else if (fuse_set_feature_flag(conn, FUSE_CAP_OVER_IO_URING)) {
+		fs_log("serving requests over io_uring (one queue a CPU)");
+		return;
+	} else {
+		fs->uring = false;
+		why = " (the kernel offers no FUSE over io_uring: "
+		      "/sys/module/fuse/parameters/enable_uring is off, or absent)";
+	}
+#else
+	why = " (this libfuse has no io_uring: it needs 3.18)";
+#endif
+	fs_log("serving requests from /dev/fuse%s", why);
+}
+
+/* The transport of request @req, for user.umm.stats. */
+static const char *req_transport(fuse_req_t req)
+{
+#ifdef FUSE_CAP_OVER_IO_URING
+	if (fuse_req_is_uring(req))
+		return "io_uring";
+#endif
+	return "dev_fuse";
+}
+
 static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct fs *fs = userdata;
@@ -114,6 +152,7 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 	fs->passthrough = false;
 #endif
 	store_set_passthrough(fs->store, fs->passthrough);
+	init_transport(fs, conn);
 }
 
 static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -594,6 +633,8 @@ static void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	if (ino == FUSE_ROOT_ID && !strcmp(name, "user.umm.stats"))
+		store_set_transport(fs_of(req)->store, req_transport(req));
 	ret = store_getxattr(fs_of(req)->store, ino, name, buf, size);
 	xattr_reply(req, buf, size, ret);
 	free(buf);

@@ -1679,7 +1679,11 @@ Test(store, stats_count_daemon_served_bytes_and_memfd_names_the_memory)
 	cr_assert_geq(fd, 0);
 	cr_assert_str_eq(getx(ROOT, "user.umm.stats", buf, sizeof(buf)),
 			 "buffers=1 dirs=2 used=4096 reads=1 read_bytes=5 writes=1 write_bytes=5 "
-			 "exports=1 passthrough=no");
+			 "exports=1 passthrough=no transport=dev_fuse");
+	/* the transport the daemon saw the last stats request come by */
+	store_set_transport(S, "io_uring");
+	cr_assert(strstr(getx(ROOT, "user.umm.stats", buf, sizeof(buf)), " transport=io_uring"),
+		  "stats: %s", buf);
 	/* the exported fd is the buffer's memfd: same device and inode */
 	cr_assert_eq(fstat(fd, &st), 0);
 	snprintf(want, sizeof(want), "%02x:%02x %llu", major(st.st_dev), minor(st.st_dev),
