@@ -36,7 +36,13 @@
 
 /* ---- targets (bench_targets.c) ------------------------------------------- */
 
-enum target_id { T_UMM, T_NOPT, T_TMPFS, T_MEMFD, T_DMAHEAP, T_UDMABUF, NR_TARGETS };
+/*
+ * T_UMM: passthrough, over io_uring where there is one; T_NOPT:
+ * -o nopassthrough, the same transport; T_DEVFUSE: passthrough, -o nouring
+ * (/dev/fuse), to set the transports side by side.
+ */
+enum target_id { T_UMM, T_NOPT, T_DEVFUSE, T_TMPFS, T_MEMFD, T_DMAHEAP, T_UDMABUF, NR_TARGETS };
+#define T_UMM_LAST T_DEVFUSE
 
 /* How a client of a target gets a mapping of a new buffer. */
 enum map_way {
@@ -56,6 +62,7 @@ struct target {
 	 */
 	struct tool_fs fs;
 	bool lost; /* its daemon died, or its mount stopped answering, during the run */
+	char transport[16]; /* umm: io_uring or dev_fuse, from user.umm.stats */
 	enum map_way way;
 };
 
@@ -121,9 +128,9 @@ struct scenario;
 /* The targets a scenario runs on. */
 #define TG(id) (1U << (id))
 #define TG_ALL (TG(NR_TARGETS) - 1)
-#define TG_FILES (TG(T_UMM) | TG(T_NOPT) | TG(T_TMPFS)) /* files in a directory */
+#define TG_FILES (TG(T_UMM) | TG(T_NOPT) | TG(T_DEVFUSE) | TG(T_TMPFS)) /* files in a directory */
 #define TG_FDS (TG_FILES | TG(T_MEMFD)) /* read(2) and write(2) */
-#define TG_UMMS (TG(T_UMM) | TG(T_NOPT))
+#define TG_UMMS (TG(T_UMM) | TG(T_NOPT) | TG(T_DEVFUSE))
 
 #define MODES_ALL ((1U << NR_MODES) - 1)
 

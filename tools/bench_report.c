@@ -53,6 +53,10 @@ void bench_report_scenario(struct bench *b, struct scenario *s)
 		tool_json_str(b->json, s->def->name);
 		fprintf(b->json, ", \"target\": ");
 		tool_json_str(b->json, b->t[id].name);
+		if (b->t[id].is_umm) {
+			fprintf(b->json, ", \"transport\": ");
+			tool_json_str(b->json, b->t[id].transport);
+		}
 		fprintf(b->json, ", \"unit\": ");
 		tool_json_str(b->json, s->def->unit);
 		fprintf(b->json, ", \"better\": \"%s\", \"size\": %zu, \"block\": %zu, \"ops\": %u",
@@ -198,6 +202,10 @@ void bench_report_start(struct bench *b)
 			"%s\n    {\"target\": \"%s\", \"available\": %s, \"note\": ", id ? "," : "",
 			b->t[id].name, b->t[id].avail ? "true" : "false");
 		tool_json_str(b->json, b->t[id].note);
+		if (b->t[id].is_umm && b->t[id].avail) {
+			fprintf(b->json, ", \"transport\": ");
+			tool_json_str(b->json, b->t[id].transport);
+		}
 		fputc('}', b->json);
 	}
 	fprintf(b->json, "\n  ],\n  \"results\": [");

@@ -81,8 +81,8 @@ static const char *log_last_line(const struct target *t, char *buf, size_t len)
 /**
  * mount_umm() - mount umm-fs for target @t on @t->fs.root.
  * @b:    the benchmark.
- * @t:    the target (T_UMM or T_NOPT).
- * @opts: extra -o options ("" or ",nopassthrough").
+ * @t:    the target (T_UMM, T_NOPT or T_DEVFUSE).
+ * @opts: extra -o options ("", ",nopassthrough" or ",nouring").
  *
  * The daemon runs in the foreground as our child (tool_fs_start()), logging
  * into the temp dir, its RLIMIT_NOFILE raised for daemon-rss. We wait until
@@ -154,7 +154,7 @@ bool bench_umm_lost(struct bench *b, enum target_id id, int err)
 	pid_t pid;
 	int i;
 
-	for (i = T_UMM; i <= T_NOPT; i++) {
+	for (i = T_UMM; i <= T_UMM_LAST; i++) {
 		struct target *t = &b->t[i];
 
 		if (!t->avail || t->lost)
@@ -226,7 +226,7 @@ void bench_cleanup(struct bench *b)
 	if (b->cleaned)
 		return;
 	b->cleaned = true;
-	for (id = T_UMM; id <= T_NOPT; id++) {
+	for (id = T_UMM; id <= T_UMM_LAST; id++) {
 		struct target *t = &b->t[id];
 
 		if (t->fs.root[0])
@@ -242,7 +242,7 @@ void bench_cleanup(struct bench *b)
 			tool_complain(-ret, "could not remove %s", b->tmpfs_dir);
 	}
 	/* Never walk into a mount that is still there: its daemon may hang. */
-	for (id = T_UMM; id <= T_NOPT; id++) {
+	for (id = T_UMM; id <= T_UMM_LAST; id++) {
 		if (b->t[id].fs.root[0] && tool_is_mounted(b->t[id].fs.root) != 0) {
 			tool_complain(0, "%s is still mounted (left behind)", b->t[id].fs.root);
 			busy = true;
@@ -261,12 +261,29 @@ void bench_cleanup(struct bench *b)
 	b->umm_fs = NULL;
 }
 
+/* The transport of @t's mount, from the transport= of its user.umm.stats. */
+static void read_transport(struct target *t)
+{
+	char *stats = NULL;
+	const char *v;
+	size_t len = 0;
+
+	snprintf(t->transport, sizeof(t->transport), "%s", "dev_fuse");
+	if (tool_xattr_get(t->fs.root, true, "user.umm.stats", &stats) < 0)
+		return;
+	v = tool_attr_value(stats, "transport", &len);
+	if (v && len && len < sizeof(t->transport))
+		snprintf(t->transport, sizeof(t->transport), "%.*s", (int)len, v);
+	free(stats);
+}
+
 /*
- * Mount @t (T_UMM or T_NOPT) and find how it maps; 0, or -errno with
+ * Mount @t (T_UMM, T_NOPT or T_DEVFUSE) and find how it maps; 0, or -errno with
  * t->note saying why and a message, nothing of it left mounted or running.
  */
 static int setup_umm(struct bench *b, struct target *t)
 {
+	char tr[sizeof(t->transport)];
 	int ret;
 
 	if (tool_fmt_path(t->fs.root, sizeof(t->fs.root), "%s/%s", b->tmp, t->name) < 0 ||
@@ -276,7 +293,10 @@ static int setup_umm(struct bench *b, struct target *t)
 		snprintf(t->note, sizeof(t->note), "mount: %s", strerror(ENAMETOOLONG));
 		return -ENAMETOOLONG;
 	}
-	ret = mount_umm(b, t, t - b->t == T_NOPT ? ",nopassthrough" : "");
+	ret = mount_umm(b, t,
+			t - b->t == T_NOPT    ? ",nopassthrough" :
+			t - b->t == T_DEVFUSE ? ",nouring" :
+						"");
 	if (ret == 0) {
 		ret = bench_probe_map_way(b, t);
 		if (ret < 0) {
@@ -296,7 +316,9 @@ static int setup_umm(struct bench *b, struct target *t)
 		return ret;
 	}
 	t->avail = true;
-	snprintf(t->note, sizeof(t->note), "umm-fs pid %d, %s", (int)t->fs.pid,
+	read_transport(t);
+	snprintf(tr, sizeof(tr), "%s", t->transport);
+	snprintf(t->note, sizeof(t->note), "umm-fs pid %d, transport %s, %s", (int)t->fs.pid, tr,
 		 t->way == MAP_OWN_FD ?
 			 (t == &b->t[T_NOPT] ? "maps the creating fd (page cache)" :
 					       "maps the creating fd (passthrough)") :
@@ -306,14 +328,14 @@ static int setup_umm(struct bench *b, struct target *t)
 }
 
 /**
- * bench_setup_targets() - mount umm twice and tmpfs, and find the raw heaps.
+ * bench_setup_targets() - mount umm three times and tmpfs, and find the raw heaps.
  * @b: the benchmark, b->tmp made (tool_make_tmp()).
  *
  * Return: 0 when at least umm and tmpfs are there to compare, else -1.
  */
 int bench_setup_targets(struct bench *b)
 {
-	static const char *const names[NR_TARGETS] = { "umm",	"umm-nopt", "tmpfs",
+	static const char *const names[NR_TARGETS] = { "umm",	"umm-nopt", "umm-dev", "tmpfs",
 						       "memfd", "dma-heap", "udmabuf" };
 	char opts[64];
 	long pages = sysconf(_SC_PHYS_PAGES);
@@ -322,18 +344,19 @@ int bench_setup_targets(struct bench *b)
 	for (id = 0; id < NR_TARGETS; id++) {
 		b->t[id].name = names[id];
 		tool_fs_init(&b->t[id].fs);
-		b->t[id].is_umm = id == T_UMM || id == T_NOPT;
+		b->t[id].is_umm = id <= T_UMM_LAST;
 	}
 	/* Half of RAM, as umm-fs and tmpfs default to: budgets, not allocations. */
 	b->mount_size = pages > 0 ? (unsigned long)pages / 2 * PAGE : 1UL << 30;
-	for (id = T_UMM; id <= T_NOPT; id++) {
+	for (id = T_UMM; id <= T_UMM_LAST; id++) {
 		ret = setup_umm(b, &b->t[id]);
 		if (tool_signal)
 			return -1;
 		/* The same umm-fs would hang as long again: do not wait twice. */
 		if (ret == -ETIMEDOUT && id == T_UMM) {
-			snprintf(b->t[T_NOPT].note, sizeof(b->t[T_NOPT].note),
-				 "not tried: umm-fs did not start for umm");
+			for (id = T_UMM + 1; id <= T_UMM_LAST; id++)
+				snprintf(b->t[id].note, sizeof(b->t[id].note),
+					 "not tried: umm-fs did not start for umm");
 			break;
 		}
 	}

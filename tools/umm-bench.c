@@ -3,8 +3,8 @@
  * umm-bench.c - umm side by side with tmpfs, memfd and the raw heaps: the
  * options and main().
  *
- * One run mounts its own umm twice (with FUSE passthrough, and with -o
- * nopassthrough) and a tmpfs, all under one temp dir (bench_targets.c), and
+ * One run mounts its own umm three times (with FUSE passthrough, with -o
+ * nopassthrough, and with passthrough over /dev/fuse: -o nouring) and a tmpfs, all under one temp dir (bench_targets.c), and
  * runs every scenario (bench_scenarios.c) against every target that exists
  * on this machine. Within each repetition the targets take turns (A B C D,
  * A B C D, ...: bench_harness.c), so that a drift of the machine (frequency,
@@ -28,8 +28,9 @@ static void usage(FILE *f)
 		"                 [--umm-fs PATH]\n"
 		"\n"
 		"Benchmarks umm side by side with tmpfs, memfd and, where present, the raw\n"
-		"DMA heap and udmabuf, in one run: it mounts its own umm (with passthrough and\n"
-		"with -o nopassthrough) and a tmpfs under a temp dir, runs each scenario on\n"
+		"DMA heap and udmabuf, in one run: it mounts its own umm (with passthrough, with\n"
+		"-o nopassthrough, and with passthrough over /dev/fuse: -o nouring, to set\n"
+		"io_uring beside it) and a tmpfs under a temp dir, runs each scenario on\n"
 		"every target, the targets interleaved in each repetition, and prints the\n"
 		"median, min and max and the ratio of medians to tmpfs, then the targets of\n"
 		"issue 5, met or missed. Everything is also written as JSON. Run it as root.\n"

@@ -83,8 +83,8 @@ check() {
 quick_scenarios="alloc-4K alloc-64K alloc-1M mapped-write mapped-read write-4K read-4K
 	write-1M read-1M stat getxattr list export concurrent-1 concurrent-2 concurrent-4
 	concurrent-8 daemon-rss"
-always_targets="umm umm-nopt tmpfs memfd"
-all_targets="umm umm-nopt tmpfs memfd dma-heap udmabuf"
+always_targets="umm umm-nopt umm-dev tmpfs memfd"
+all_targets="umm umm-nopt umm-dev tmpfs memfd dma-heap udmabuf"
 
 expect_nothing_left_under_tmp() {
 	local left
@@ -113,7 +113,7 @@ test_bench_quick_runs_and_exits_0() {
 test_bench_quick_prints_every_scenario_for_every_available_target() {
 	local s t targets
 	# The targets umm-bench says it has (dma-heap and udmabuf where present).
-	targets=$(awk '$1 ~ /^(umm|umm-nopt|tmpfs|memfd|dma-heap|udmabuf)$/ && $2 == "yes" { print $1 }' "$out")
+	targets=$(awk '$1 ~ /^(umm|umm-nopt|umm-dev|tmpfs|memfd|dma-heap|udmabuf)$/ && $2 == "yes" { print $1 }' "$out")
 	for t in $always_targets; do
 		grep -qx "$t" <<<"$targets" || fail "target $t is not listed as available"
 	done
@@ -152,6 +152,15 @@ test_bench_json_has_the_documented_keys() {
 	done
 	jq -e '[.results[] | select(.target == "tmpfs" and .median != null)]
 		| all(.[]; .ratio == 1)' "$json" >/dev/null || fail "tmpfs's ratio to itself is not 1"
+	# the umm targets say their transport; umm-dev keeps to /dev/fuse (-o nouring)
+	jq -e '[.available[] | select(.target | startswith("umm")) | .transport]
+		| all(.[]; . == "io_uring" or . == "dev_fuse")' "$json" >/dev/null ||
+		fail "a umm target has no transport: $(jq -c '.available' "$json")"
+	jq -e '[.results[] | select(.target | startswith("umm")) | has("transport")] | all' \
+		"$json" >/dev/null || fail "a umm result has no transport"
+	jq -e '.available[] | select(.target == "umm-dev") | .transport == "dev_fuse"' "$json" \
+		>/dev/null || fail "umm-dev is not served over /dev/fuse"
+	echo "    transports: $(jq -r '[.available[] | select(.transport) | "\(.target)=\(.transport)"] | join(" ")' "$json")"
 }
 
 test_bench_targets_section_lists_each_target() {
