@@ -135,9 +135,11 @@ void store_stats(struct store *s, struct store_stats *st)
 }
 
 /**
- * store_lookup() - find @name in directory @parent; counts one kernel lookup
+ * store_lookup() - find @name in directory @parent; counts one kernel lookup.
+ * @settled, if not NULL, says whether the kernel may keep the attributes
+ * (store_attr_settled()), found under the same lock
  */
-int store_lookup(struct store *s, uint64_t parent, const char *name, struct stat *st)
+int store_lookup(struct store *s, uint64_t parent, const char *name, struct stat *st, bool *settled)
 {
 	struct store_node *dir, *n;
 	int ret;
@@ -157,6 +159,8 @@ int store_lookup(struct store *s, uint64_t parent, const char *name, struct stat
 	}
 	n->nlookup++;
 	node_fill_stat(n, st);
+	if (settled)
+		*settled = node_settled(n);
 out:
 	unlock(s);
 	return ret;
@@ -179,19 +183,22 @@ void store_forget(struct store *s, const struct store_ctx *ctx, uint64_t ino, ui
 }
 
 /**
- * store_getattr() - attributes of @ino
+ * store_getattr() - attributes of @ino; @settled as for store_lookup()
  */
-int store_getattr(struct store *s, uint64_t ino, struct stat *st)
+int store_getattr(struct store *s, uint64_t ino, struct stat *st, bool *settled)
 {
 	struct store_node *n;
 	int ret = 0;
 
 	lock(s);
 	n = node_get(s, ino);
-	if (n)
+	if (n) {
 		node_fill_stat(n, st);
-	else
+		if (settled)
+			*settled = node_settled(n);
+	} else {
 		ret = -ENOENT;
+	}
 	unlock(s);
 	return ret;
 }

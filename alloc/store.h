@@ -146,9 +146,10 @@ void store_set_transport(struct store *s, const char *name);
 void store_set_socket(struct store *s, const char *path);
 void store_stats(struct store *s, struct store_stats *st);
 
-int store_lookup(struct store *s, uint64_t parent, const char *name, struct stat *st);
+int store_lookup(struct store *s, uint64_t parent, const char *name, struct stat *st,
+		 bool *settled);
 void store_forget(struct store *s, const struct store_ctx *ctx, uint64_t ino, uint64_t n);
-int store_getattr(struct store *s, uint64_t ino, struct stat *st);
+int store_getattr(struct store *s, uint64_t ino, struct stat *st, bool *settled);
 bool store_attr_settled(struct store *s, uint64_t ino);
 int store_setattr(struct store *s, const struct store_ctx *ctx, uint64_t ino,
 		  const struct store_setattr *sa, struct stat *st);

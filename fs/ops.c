@@ -159,13 +159,14 @@ static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
 	struct stat st;
-	int ret = store_lookup(fs_of(req)->store, parent, name, &st);
+	bool settled;
+	int ret = store_lookup(fs_of(req)->store, parent, name, &st, &settled);
 
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	entry_of(&e, &st, attr_timeout(req, &st) > 0);
+	entry_of(&e, &st, settled);
 	fuse_reply_entry(req, &e);
 }
 
@@ -191,13 +192,14 @@ static void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_
 static void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct stat st;
-	int ret = store_getattr(fs_of(req)->store, ino, &st);
+	bool settled;
+	int ret = store_getattr(fs_of(req)->store, ino, &st, &settled);
 
 	(void)fi;
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, attr_timeout(req, &st));
+		fuse_reply_attr(req, &st, settled ? FS_TIMEOUT : 0.0);
 }
 
 static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,

@@ -201,7 +201,7 @@ static int lookup_(uint64_t parent, const char *name, struct stat *st)
 
 	if (!st)
 		st = &tmp;
-	ret = store_lookup(S, parent, name, st);
+	ret = store_lookup(S, parent, name, st, NULL);
 	if (!ret)
 		store_forget(S, &CTX, st->st_ino, 1);
 	return ret;
@@ -211,7 +211,7 @@ static off_t size_of(uint64_t ino)
 {
 	struct stat st;
 
-	cr_assert_eq(store_getattr(S, ino, &st), 0);
+	cr_assert_eq(store_getattr(S, ino, &st, NULL), 0);
 	return st.st_size;
 }
 
@@ -507,7 +507,7 @@ Test(store, unlink_of_an_open_buffer_keeps_it_readable_and_frees_on_release_and_
 	cr_assert_eq(statfs_used(), 0);
 	cr_assert_eq(stats_().buffers, 0);
 	cr_assert_eq(stats_().used, 0);
-	cr_assert_eq(store_getattr(S, b, &(struct stat){ 0 }), -ENOENT);
+	cr_assert_eq(store_getattr(S, b, &(struct stat){ 0 }, NULL), -ENOENT);
 }
 
 Test(store, unlink_of_a_dir_is_eisdir_and_rmdir_of_a_full_dir_is_enotempty)
@@ -1059,6 +1059,37 @@ Test(store, size_from_takes_the_largest_sizeimage_until_size_is_set_directly)
 	cr_assert_eq(setx_ret(b, "user.umm.size_from", "/dev/video0"), -EINVAL);
 }
 
+/* lookup and getattr say, under their own lock, whether the kernel may keep the attributes */
+Test(store, getattr_and_lookup_tell_whether_the_attributes_may_be_kept)
+{
+	static char page[8192];
+	struct stat st;
+	bool settled = false;
+	uint64_t d, b, fh;
+
+	store_up(64 * MiB, 0, 0);
+	d = mkdir_(ROOT, "d");
+	b = create_(d, "b", O_RDWR, &fh);
+	cr_assert_eq(store_getattr(S, b, &st, &settled), 0);
+	cr_assert(settled, "an empty buffer");
+	/* a hole below the end: a mapping may fill it, unseen: st_blocks may grow */
+	cr_assert_eq(store_write(S, &CTX, b, fh, "x", 1, 8192), 1);
+	cr_assert_eq(store_getattr(S, b, &st, &settled), 0);
+	cr_assert(!settled, "a growable buffer with a hole");
+	cr_assert_eq(settled, store_attr_settled(S, b));
+	cr_assert_eq(store_lookup(S, d, "b", &st, &settled), 0);
+	cr_assert(!settled, "lookup of a growable buffer with a hole");
+	store_forget(S, &CTX, b, 1);
+	/* filled: no hole left */
+	cr_assert_eq(store_write(S, &CTX, b, fh, page, sizeof(page), 0), (ssize_t)sizeof(page));
+	cr_assert_eq(store_getattr(S, b, &st, &settled), 0);
+	cr_assert(settled, "a buffer without holes");
+	cr_assert_eq(settled, store_attr_settled(S, b));
+	cr_assert_eq(store_getattr(S, d, &st, &settled), 0);
+	cr_assert(settled, "a directory");
+	store_release(S, &CTX, b, fh);
+}
+
 /* ---- sealed buffers ---- */
 
 Test(store, sealed_write_past_the_end_is_eperm)
@@ -1475,7 +1506,7 @@ Test(store, bad_names_are_refused)
 	cr_assert_eq(create_as(&CTX, d, "", O_RDWR, NULL, NULL), -EINVAL);
 	cr_assert_eq(create_as(&CTX, d, longname, O_RDWR, NULL, NULL), -ENAMETOOLONG);
 	cr_assert_eq(store_mkdir(S, &CTX, d, longname, 0755, &st), -ENAMETOOLONG);
-	cr_assert_eq(store_lookup(S, d, longname, &st), -ENAMETOOLONG);
+	cr_assert_eq(store_lookup(S, d, longname, &st, NULL), -ENAMETOOLONG);
 	longname[UMM_NAME_MAX] = '\0';
 	create_closed(d, longname);
 	cr_assert_eq(store_rename(S, &CTX, d, longname, d, "..", 0), -EINVAL);
@@ -1496,7 +1527,7 @@ Test(store, a_removed_dir_takes_no_new_entries)
 	cr_assert_eq(stats_().buffers, 0);
 	store_forget(S, &CTX, d, 1);
 	cr_assert_eq(stats_().dirs, 1);
-	cr_assert_eq(store_getattr(S, d, &st), -ENOENT);
+	cr_assert_eq(store_getattr(S, d, &st, NULL), -ENOENT);
 }
 
 Test(store, lookups_survive_the_tables_growing)
@@ -1516,7 +1547,7 @@ Test(store, lookups_survive_the_tables_growing)
 		snprintf(name, sizeof(name), "dir%d", i);
 		cr_assert_eq(lookup_(ROOT, name, &st), 0, "%s", name);
 		cr_assert_eq(st.st_ino, ino[i]);
-		cr_assert_eq(store_getattr(S, ino[i], &st), 0);
+		cr_assert_eq(store_getattr(S, ino[i], &st, NULL), 0);
 	}
 	for (int i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "dir%d", i);
@@ -1540,7 +1571,7 @@ Test(store, setgid_dir_hands_its_group_down)
 	cr_assert_eq(st.st_gid, 50);
 	cr_assert(st.st_mode & S_ISGID);
 	b = create_closed(d, "b");
-	cr_assert_eq(store_getattr(S, b, &st), 0);
+	cr_assert_eq(store_getattr(S, b, &st, NULL), 0);
 	cr_assert_eq(st.st_gid, 50);
 	cr_assert_eq(st.st_uid, 1000);
 }
