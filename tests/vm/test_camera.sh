@@ -19,9 +19,8 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
 
-# One device, one queue: tests/vm/inside runs both modes at once.
-exec 9>/tmp/umm-vm-v4l2.lock
-flock 9
+# shellcheck source=tests/vm/vivid.sh
+. "$(dirname "$0")/vivid.sh"
 
 DEMO=${UMM_CAMERA_DEMO:-$(dirname "$0")/../../build/tools/umm-demo}
 HOLDER=${UMM_V4L2_HOLD:-$(dirname "$0")/../../build/tests/vm/v4l2_hold}
@@ -34,19 +33,6 @@ HEAP=${HEAP:-}
 command -v v4l2-ctl >/dev/null || { echo "SKIP: no v4l2-ctl (v4l-utils; tests/vm/run installs it)"; exit 77; }
 [ -x "$DEMO" ] || { echo "umm-demo $DEMO is not built"; exit 1; }
 
-shopt -s nullglob
-nodes=(/dev/video*)
-shopt -u nullglob
-# node_with CAP: the first vivid node whose device caps name CAP.
-node_with() {
-	local n
-	for n in "${nodes[@]}"; do
-		v4l2-ctl -d "$n" --info 2>/dev/null | grep -q 'Driver name *: vivid' || continue
-		v4l2-ctl -d "$n" --info 2>/dev/null | sed -n '/Device Caps/,$p' | grep -qx "[[:space:]]*$1" &&
-			{ echo "$n"; return 0; }
-	done
-	return 1
-}
 CAM=$(node_with 'Video Capture') || { echo "SKIP: no vivid capture node (tests/vm/run loads vivid)"; exit 77; }
 OUT=$(node_with 'Video Output') || { echo "SKIP: no vivid output node"; exit 77; }
 

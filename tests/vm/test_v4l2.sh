@@ -11,16 +11,11 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
 
-# One device, one queue: tests/vm/inside runs both modes at once, so a run
-# waits for the other to be done with vivid.
-exec 9>/tmp/umm-vm-v4l2.lock
-flock 9
+# shellcheck source=tests/vm/vivid.sh
+. "$(dirname "$0")/vivid.sh"
 
 BUFCAPS=${UMM_V4L2_BUFCAPS:-$(dirname "$0")/../../build/tests/vm/v4l2_bufcaps}
 
-shopt -s nullglob
-nodes=(/dev/video*)
-shopt -u nullglob
 if [ ${#nodes[@]} -eq 0 ]; then
 	echo "SKIP: no /dev/video* here: the V4L2 tests need vivid (tests/vm/run)"
 	exit 77
@@ -29,17 +24,6 @@ if ! command -v v4l2-ctl >/dev/null; then
 	echo "SKIP: no v4l2-ctl (v4l-utils; tests/vm/run installs it)"
 	exit 77
 fi
-
-# node_with CAP: the first vivid node whose device caps name CAP.
-node_with() {
-	local n
-	for n in "${nodes[@]}"; do
-		v4l2-ctl -d "$n" --info 2>/dev/null | grep -q 'Driver name *: vivid' || continue
-		v4l2-ctl -d "$n" --info 2>/dev/null | sed -n '/Device Caps/,$p' | grep -qx "[[:space:]]*$1" &&
-			{ echo "$n"; return 0; }
-	done
-	return 1
-}
 
 test_devices_are_listed() {
 	v4l2-ctl --list-devices >"$UMM_TMP/list" 2>&1 || fail "v4l2-ctl --list-devices: $(cat "$UMM_TMP/list")"
