@@ -247,6 +247,31 @@ time_scale() {
 }
 
 # Wait (up to $1 tenths of a second, times time_scale) until "eval $2" succeeds.
+# is_mounted DIR: exactly DIR in /proc/mounts.
+is_mounted() {
+	awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts
+}
+
+# start_own_fs MNT SOCK [OPTS]: a umm-fs of the check's own ($UMM_FS) on MNT,
+# its export socket SOCK, in this run's mode, with OPTS added; its output
+# appended to MNT.log. Waits until it is mounted and its socket is there;
+# unmounted and ended however the check ends. Its pid in own_fs_pid.
+own_fs_pid=
+start_own_fs() {
+	local mnt=$1 sock=$2 opts=socket=$2${3:+,$3} bin=${UMM_FS:-${UMM_FS_BINARY:-}}
+	[ -x "$bin" ] || fail 'UMM_FS (the daemon binary) is not set'
+	[ "$UMM_MODE" = nopassthrough ] && opts=$opts,nopassthrough
+	mkdir -p "$mnt"
+	"$bin" -f "$mnt" -o "$opts" >>"$mnt.log" 2>&1 </dev/null &
+	own_fs_pid=$!
+	# cleanups run last first: the unmount, then the end of the daemon
+	on_exit "kill -KILL $own_fs_pid 2>/dev/null; wait $own_fs_pid 2>/dev/null"
+	on_exit "is_mounted '$mnt' && { fusermount3 -u '$mnt' 2>/dev/null || umount -l '$mnt' 2>/dev/null; }"
+	wait_until 100 "is_mounted '$mnt' || ! kill -0 $own_fs_pid 2>/dev/null" || true
+	is_mounted "$mnt" || fail "umm-fs -o $opts did not mount on $mnt: $(cat "$mnt.log")"
+	wait_until 50 "[ -S '$sock' ]" || fail "no export socket $sock"
+}
+
 wait_until() {
 	local n=0 max
 	max=$(($1 * $(time_scale)))

@@ -48,11 +48,6 @@ kill9() {
 	done
 }
 
-# is_mounted DIR: exactly DIR in /proc/mounts.
-is_mounted() {
-	awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts
-}
-
 # map_holder OUT PATH ARGS...: start "umm_cli map PATH ARGS" in the
 # background, its stdout to OUT; waits for its "ready" line. Pid in holder_pid.
 holder_pid=

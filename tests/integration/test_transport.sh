@@ -49,25 +49,17 @@ test_the_default_mount_takes_what_there_is() {
 }
 
 test_nouring_keeps_to_dev_fuse() {
-	local m2=$UMM_TMP/m2 s2=$UMM_TMP/s2 opts fs_pid
+	local m2=$UMM_TMP/m2
 	[ -x "$FS_BIN" ] || fail 'UMM_FS (the daemon binary) is not set'
 	built_with_uring || skip "this umm-fs has no io_uring (libfuse < 3.18): nothing to turn off"
-	opts=socket=$s2,nouring
-	[ "$UMM_MODE" = nopassthrough ] && opts=$opts,nopassthrough
-	mkdir -p "$m2"
-	on_exit "grep -q ' $m2 ' /proc/mounts && { fusermount3 -u '$m2' 2>/dev/null || umount -l '$m2'; }"
-	"$FS_BIN" -f "$m2" -o "$opts" >"$UMM_TMP/fs2.log" 2>&1 </dev/null &
-	fs_pid=$!
-	on_exit "kill -KILL $fs_pid 2>/dev/null; wait $fs_pid 2>/dev/null"
-	wait_until 100 "grep -q ' $m2 ' /proc/mounts || ! kill -0 $fs_pid 2>/dev/null" || true
-	grep -q " $m2 " /proc/mounts || fail "umm-fs -o nouring did not mount: $(cat "$UMM_TMP/fs2.log")"
+	start_own_fs "$m2" "$UMM_TMP/s2" nouring
 	expect_eq dev_fuse "$(transport_of "$m2")" 'transport with -o nouring'
-	grep -q 'serving requests from /dev/fuse (-o nouring)' "$UMM_TMP/fs2.log" ||
-		fail "no start-up line for -o nouring: $(cat "$UMM_TMP/fs2.log")"
+	grep -q 'serving requests from /dev/fuse (-o nouring)' "$m2.log" ||
+		fail "no start-up line for -o nouring: $(cat "$m2.log")"
 	echo hello >"$m2/b"
 	expect_eq hello "$(cat "$m2/b")" 'a buffer read back over /dev/fuse'
 	fusermount3 -u "$m2"
-	wait_until 100 "! kill -0 $fs_pid 2>/dev/null" || fail 'the daemon did not leave after the unmount'
+	wait_until 100 "! kill -0 $own_fs_pid 2>/dev/null" || fail 'the daemon did not leave after the unmount'
 }
 
 check test_the_default_mount_takes_what_there_is

@@ -24,7 +24,6 @@ set -euo pipefail
 
 DEMO=${UMM_CAMERA_DEMO:-$(dirname "$0")/../../build/tools/umm-demo}
 HOLDER=${UMM_V4L2_HOLD:-$(dirname "$0")/../../build/tests/vm/v4l2_hold}
-FS_BIN=${UMM_FS:-${UMM_FS_BINARY:-}}
 FRAMES=24
 RING=3
 HEAP=${HEAP:-}
@@ -202,22 +201,9 @@ unlinked_buffer_stays_with_the_camera() {
 # on (the device holds the memory, not the daemon), until it stops; the dead
 # mount goes and a new daemon mounts at the same point.
 daemon_killed_while_the_camera_streams() {
-	local m2=$UMM_TMP/m2 s2=$UMM_TMP/s2 opts fs_pid count
+	local m2=$UMM_TMP/m2 s2=$UMM_TMP/s2 count
 	has_heap "$HEAP" || skip "no heap $HEAP here"
-	[ -x "$FS_BIN" ] || fail 'UMM_FS (the daemon binary) is not set'
-	opts=socket=$s2
-	[ "$UMM_MODE" = nopassthrough ] && opts=$opts,nopassthrough
-	mkdir -p "$m2"
-	on_exit "awk -v m='$m2' '\$2 == m { f = 1 } END { exit !f }' /proc/mounts && { fusermount3 -u '$m2' 2>/dev/null || umount -l '$m2'; }"
-	start_fs2() {
-		"$FS_BIN" -f "$m2" -o "$opts" >>"$UMM_TMP/fs2.log" 2>&1 </dev/null &
-		fs_pid=$!
-		on_exit "kill -KILL $fs_pid 2>/dev/null; wait $fs_pid 2>/dev/null"
-		wait_until 100 "grep -q ' $m2 ' /proc/mounts || ! kill -0 $fs_pid 2>/dev/null" || true
-		grep -q " $m2 " /proc/mounts || fail "umm-fs did not mount: $(cat "$UMM_TMP/fs2.log")"
-		wait_until 50 "[ -S '$s2' ]" || fail 'no export socket'
-	}
-	start_fs2
+	start_own_fs "$m2" "$s2"
 	mkdir "$m2/cam"
 	xset "$m2/cam" user.umm.heap "$HEAP"
 	xset "$m2/cam" user.umm.cache "$(cache_of "$HEAP")"
@@ -227,14 +213,14 @@ daemon_killed_while_the_camera_streams() {
 	expect_eq "$HEAP" "$(xget "$m2/cam/f" user.umm.heap)" 'the buffer'"'"'s heap'
 	start_holder "$m2/cam/f"
 	hold_cmd 'frames 3' '^ok 3 '
-	kill -KILL "$fs_pid"
-	wait "$fs_pid" 2>/dev/null || true
+	kill -KILL "$own_fs_pid"
+	wait "$own_fs_pid" 2>/dev/null || true
 	if stat "$m2" >/dev/null 2>&1; then fail 'the dead mount still answers'; fi
 	hold_cmd 'frames 10' '^ok 10 '
 	count=$(dmabuf_count "$hold_ino")
 	echo "    daemon killed: the camera captured 10 more frames into dma-buf $hold_ino ($count reference)"
 	fusermount3 -u "$m2" 2>/dev/null || umount -l "$m2"
-	start_fs2
+	start_own_fs "$m2" "$s2"
 	expect_eq '' "$(ls -A "$m2")" 'the new mount is empty'
 	hold_cmd 'frames 2' '^ok 2 '
 	hold_cmd stop '^released'
@@ -243,7 +229,7 @@ daemon_killed_while_the_camera_streams() {
 		fail "dma-buf $hold_ino outlived the camera and the daemon"
 	echo "    the stream stopped; its dma-buf is freed; the new daemon serves $m2"
 	fusermount3 -u "$m2"
-	wait_until 100 "! kill -0 $fs_pid 2>/dev/null" || fail 'the new daemon did not leave after the unmount'
+	wait_until 100 "! kill -0 $own_fs_pid 2>/dev/null" || fail 'the new daemon did not leave after the unmount'
 }
 
 # A buffer smaller than the camera's sizeimage is refused at creation on
